@@ -1,0 +1,109 @@
+// The module contract: probe the host read-only, plan purely from what the
+// probe printed, then let the executor apply the planned steps. A pure plan
+// is what makes check mode, --diff and transport-free tests possible.
+
+import type { RunResult } from '../transport/types.ts';
+
+/** JSON Schema of a module's arguments (draft 2020-12 subset that ajv takes). */
+export type JsonSchema = Record<string, unknown>;
+
+/** A read-only shell snippet whose stdout describes the current state. */
+export interface Probe {
+  script: string;
+  /**
+   * Remote paths whose state the probe reads. A pending change that affects
+   * one of them makes the executor probe again before planning.
+   * `everything` means any earlier change may alter the answer.
+   */
+  reads: string[] | 'everything';
+}
+
+/** What a probe printed, handed to `plan`. */
+export interface ProbeOutput {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** One remote shell snippet of an apply. It runs under `set -e`. */
+export interface Step {
+  description: string;
+  script: string;
+}
+
+/** Outcome of a task, as data. */
+export interface Outcome {
+  changed: boolean;
+  failed?: string;
+  /** Why nothing changed, shown with every "ok". */
+  reason?: string;
+  /** Extra fields for `register` (stdout, rc, content...). */
+  result?: Record<string, unknown>;
+  /** Facts to set on the host (`set_fact`, `slurp`'s content, onion addresses...). */
+  facts?: Record<string, unknown>;
+}
+
+export type Plan =
+  | {
+      status: 'ok';
+      /** Why nothing is needed, e.g. "tor 0.4.9 already installed". Required. */
+      reason: string;
+      result?: Record<string, unknown>;
+      facts?: Record<string, unknown>;
+    }
+  | {
+      status: 'change';
+      /** One line saying what will change, e.g. "write /etc/tor/torrc (1.2 KiB)". */
+      summary: string;
+      /** Unified diff or a before/after description, shown with --diff. */
+      diff?: string;
+      steps: Step[];
+      /** Remote paths the steps write, or `everything` (package installs, commands). */
+      affects: string[] | 'everything';
+      /**
+       * Turns the apply's output into the outcome. Without it, exit code 0
+       * means changed and anything else means failed.
+       */
+      interpret?: (result: RunResult) => Outcome;
+      /**
+       * The task's outcome can only be known after apply (command output,
+       * `kubectl apply` saying configured/unchanged). In check mode such a
+       * change is reported as "would change" and skipped.
+       */
+      outputNeeded?: boolean;
+      result?: Record<string, unknown>;
+      facts?: Record<string, unknown>;
+    }
+  | { status: 'failed'; message: string };
+
+/** What a module may use from the controller while preparing or planning. */
+export interface ModuleContext {
+  host: string;
+  check: boolean;
+  /** Read a file shipped with the role (`files/`), or relative to the playbook. */
+  readFile(relativePath: string, kind: 'files' | 'templates'): Promise<Buffer>;
+  /** Render a template file of the role with the host's variables. */
+  renderTemplateFile(relativePath: string): Promise<string>;
+  /** All variables of the host, for local modules. */
+  vars: Record<string, unknown>;
+  /** Evaluate an expression in the `when:` language. */
+  evaluate(expression: string): boolean;
+}
+
+export interface ModuleDefinition<Args = Record<string, unknown>> {
+  name: string;
+  /** One sentence for the generated module documentation. */
+  description: string;
+  schema: JsonSchema;
+  /**
+   * False for modules whose apply does not converge on its own (`command`
+   * without `creates`/`removes`); the run says so in its output.
+   */
+  idempotent: boolean | ((args: Args) => boolean);
+  /** Runs on the controller only (`set_fact`, `debug`, `assert`). */
+  local?: (args: Args, context: ModuleContext) => Outcome | Promise<Outcome>;
+  /** Controller-side step before probing: read `src`, render templates. */
+  prepare?: (args: Args, context: ModuleContext) => Promise<Args>;
+  probe?: (args: Args) => Probe;
+  plan?: (args: Args, probed: ProbeOutput, context: Pick<ModuleContext, 'host' | 'check'>) => Plan;
+}
