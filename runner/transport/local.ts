@@ -19,7 +19,16 @@ class LocalConnection implements Connection {
   };
   private rootShell: RemoteShell | undefined;
 
-  constructor(private readonly shell: RemoteShell, private readonly name: string, private readonly options: ConnectOptions) {}
+  constructor(private shell: RemoteShell, private readonly name: string, private readonly options: ConnectOptions) {}
+
+  async reconnect(): Promise<void> {
+    this.shell.close();
+    this.rootShell?.close();
+    this.rootShell = undefined;
+    this.shell = startShell(this.name, shellLoopCommand({ become: false, password: false }));
+    await this.shell.waitReady();
+    this.stats.reconnects += 1;
+  }
 
   async run(script: string, runOptions: RunOptions = {}): Promise<RunResult> {
     const shell = runOptions.become && process.getuid?.() !== 0 ? await this.becomeShell() : this.shell;

@@ -58,7 +58,7 @@ interface Pending {
  * in the order sent, so callers may pipeline several `run` calls.
  */
 export class RemoteShell {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private ready = false;
   private readonly queue: Pending[] = [];
   private closedError: Error | undefined;
