@@ -60,8 +60,10 @@ export interface Connection {
    * Open the connection again after `run` rejected with a lost connection
    * (code `transport`), retrying with backoff up to the connect timeout.
    * Scripts are never re-sent by the transport: the executor probes again.
+   * A new target replaces the old one, e.g. once the host's SSH onion
+   * address is known.
    */
-  reconnect(): Promise<void>;
+  reconnect(target?: HostTarget): Promise<void>;
   close(): Promise<void>;
 }
 

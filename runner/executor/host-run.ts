@@ -1,0 +1,753 @@
+// Runs a list of tasks on one host with as few round trips as possible.
+//
+// Tasks are taken in windows: a window is a run of consecutive tasks that
+// can be rendered now, because none of them reads a variable that an
+// earlier task of the same window registers. The probes of a whole window
+// travel in one script. Planned changes are collected into one apply
+// script; a task whose probe read a path that a collected change writes is
+// probed again, in the same round trip as that apply.
+
+import { OnionplayError } from '../errors/index.ts';
+import { getModule } from '../modules/registry.ts';
+import type { ModuleDefinition, Outcome, Plan, Probe, ProbeOutput } from '../modules/types.ts';
+import type { Task } from '../playbook/types.ts';
+import type { TaskStatus } from '../report/events.ts';
+import { evaluateCondition, referencedVariables, renderValue } from '../template/index.ts';
+import type { Connection, RunResult } from '../transport/types.ts';
+import { buildApplyScript, buildProbeScript, combineScripts, parseJournal, type FramedScript, type SectionAnswer } from './script.ts';
+import { localModuleContext, remoteModuleContext } from './module-context.ts';
+import type { RunContext } from './run-context.ts';
+import { taskVariables } from './variables.ts';
+
+/** One execution of a task: the task itself, or one item of its loop. */
+interface Unit {
+  key: string;
+  task: Task;
+  taskIndex: number;
+  module: ModuleDefinition;
+  vars: Record<string, unknown>;
+  item?: { value: unknown; label: string };
+  args?: Record<string, unknown>;
+  probe?: Probe;
+  probeAnswer?: ProbeOutput;
+  stale: boolean;
+  plan?: Plan;
+  outcome?: UnitOutcome;
+}
+
+interface UnitOutcome {
+  status: TaskStatus;
+  reason?: string;
+  summary?: string;
+  diff?: string;
+  message?: string;
+  result: Record<string, unknown>;
+  facts?: Record<string, unknown>;
+}
+
+interface TaskProgress {
+  units: Unit[];
+  expected: number;
+  finished: boolean;
+}
+
+/** Whether the host may go on after these tasks. */
+export interface HostRunResult {
+  failed: boolean;
+  unreachable: boolean;
+  /** Handler names notified by the tasks that changed something. */
+  notified: string[];
+}
+
+const LOST = 'transport';
+
+function isLost(error: unknown): boolean {
+  return error instanceof OnionplayError && error.code === LOST;
+}
+
+function describeItem(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function tail(text: string, lines = 8): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+function isUnder(path: string, changed: string): boolean {
+  return path === changed || path.startsWith(changed.endsWith('/') ? changed : `${changed}/`);
+}
+
+/** The set of remote paths written by the changes collected so far. */
+class AffectedPaths {
+  private everything = false;
+  private readonly paths: string[] = [];
+
+  add(affects: string[] | 'everything'): void {
+    if (affects === 'everything') this.everything = true;
+    else this.paths.push(...affects);
+  }
+
+  touches(probe: Probe | undefined): boolean {
+    if (!probe) return false;
+    if (this.everything || probe.reads === 'everything') return this.everything || this.paths.length > 0;
+    return probe.reads.some((read) => this.paths.some((changed) => isUnder(read, changed)));
+  }
+
+  get empty(): boolean {
+    return !this.everything && this.paths.length === 0;
+  }
+}
+
+export class HostRun {
+  private notified: string[] = [];
+  private failed = false;
+  private unreachable = false;
+  private journalPath: string;
+  private unitCounter = 0;
+  private readonly progress = new Map<Task, TaskProgress>();
+  /** Finished units waiting for earlier ones, so results are reported in task order. */
+  private reportQueue: Unit[] = [];
+
+  constructor(
+    private readonly run: RunContext,
+    readonly host: string,
+    private connection: Connection | undefined,
+  ) {
+    this.journalPath = `/tmp/onionplay-${run.runId}-${host.replace(/[^A-Za-z0-9_.-]/g, '_')}.journal`;
+  }
+
+  get hasFailed(): boolean {
+    return this.failed || this.unreachable;
+  }
+
+  get isUnreachable(): boolean {
+    return this.unreachable;
+  }
+
+  markUnreachable(): void {
+    this.unreachable = true;
+  }
+
+  /** Handler names notified and not yet run. */
+  pendingNotifications(): string[] {
+    return [...this.notified];
+  }
+
+  addNotifications(names: string[]): void {
+    for (const name of names) if (!this.notified.includes(name)) this.notified.push(name);
+  }
+
+  clearNotifications(names: string[]): void {
+    this.notified = this.notified.filter((name) => !names.includes(name));
+  }
+
+  /** Run tasks in order until one fails or the run is interrupted. */
+  async runTasks(tasks: Task[], options: { handler: boolean }): Promise<void> {
+    let index = 0;
+    while (index < tasks.length && !this.hasFailed && !this.run.signal.aborted) {
+      const window = await this.buildWindow(tasks, index, options.handler);
+      if (window.consumed === 0) break;
+      index += window.consumed;
+      if (window.units.length > 0) await this.processWindow(window.units, options.handler);
+    }
+  }
+
+  // ---- building a window ------------------------------------------------
+
+  private async buildWindow(tasks: Task[], start: number, handler: boolean): Promise<{ units: Unit[]; consumed: number }> {
+    const units: Unit[] = [];
+    const producedNames = new Set<string>();
+    let consumed = 0;
+    for (let index = start; index < tasks.length; index += 1) {
+      const task = tasks[index];
+      if (!task) break;
+      const first = consumed === 0;
+      if (!first && this.mustStartWindow(task, producedNames)) break;
+      consumed += 1;
+      if (!this.run.selectedByTags(task)) continue;
+      const module = getModule(task.module);
+      if (!module) throw new OnionplayError('internal', `module ${task.module} is not registered`);
+      const taskUnits = await this.expandTask(task, index, module, handler);
+      if (taskUnits === undefined) break;
+      units.push(...taskUnits);
+      if (task.register) producedNames.add(task.register);
+      if (task.module === 'set_fact') for (const name of Object.keys((task.args as object) ?? {})) producedNames.add(name);
+      // Controller-only modules, run_once, delegation and retries are
+      // processed alone, so their results are in place for the next task.
+      if (module.local || task.runOnce || task.delegateTo || task.until || task.module === 'meta') break;
+    }
+    return { units, consumed };
+  }
+
+  private mustStartWindow(task: Task, producedNames: Set<string>): boolean {
+    const module = getModule(task.module);
+    if (!module || module.local || task.runOnce || task.delegateTo || task.until || task.module === 'meta') return true;
+    if (producedNames.size === 0) return false;
+    const referenced = new Set([
+      ...referencedVariables(task.args),
+      ...task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)),
+      ...referencedVariables(task.loop ?? null),
+      ...referencedVariables(task.vars),
+      'hostvars',
+    ]);
+    for (const name of producedNames) if (referenced.has(name)) return true;
+    return false;
+  }
+
+  /** Evaluate `when` and `loop`, render the arguments and prepare them; undefined means the host failed. */
+  private async expandTask(task: Task, taskIndex: number, module: ModuleDefinition, handler: boolean): Promise<Unit[] | undefined> {
+    const progress: TaskProgress = { units: [], expected: 0, finished: false };
+    this.progress.set(task, progress);
+    const baseVars = this.run.variables(this.host, task);
+    let items: Array<{ value: unknown; label: string } | undefined> = [undefined];
+    try {
+      if (task.loop !== undefined) {
+        const loopValue = renderValue(task.loop, baseVars, { ...task.position, what: `loop of task "${task.name}"` });
+        if (!Array.isArray(loopValue)) {
+          throw new OnionplayError('invalid_value', `loop of task "${task.name}" did not render to a list`, {
+            position: task.position,
+            key: 'loop',
+            value: describeItem(loopValue),
+            fix: 'give loop a YAML list, or a variable that holds a list, e.g. loop: "{{ my_list }}"',
+          });
+        }
+        items = loopValue.map((value) => ({ value, label: describeItem(value) }));
+      }
+    } catch (error) {
+      this.failUnitless(task, handler, error);
+      return undefined;
+    }
+    if (items.length === 0) {
+      progress.expected = 0;
+      this.finishTask(task, handler, [], 'loop list is empty');
+      return [];
+    }
+    const units: Unit[] = [];
+    for (const [itemIndex, item] of items.entries()) {
+      const vars = item
+        ? this.run.variables(this.host, task, { name: task.loopVar, value: item.value, index: itemIndex })
+        : baseVars;
+      const unit: Unit = {
+        key: `u${(this.unitCounter += 1)}`,
+        task,
+        taskIndex,
+        module,
+        vars,
+        item,
+        stale: false,
+      };
+      progress.units.push(unit);
+      units.push(unit);
+    }
+    progress.expected = units.length;
+    for (const unit of units) {
+      this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
+      try {
+        const skipReason = this.whenSkipReason(unit);
+        if (skipReason) {
+          this.settle(unit, { status: 'skipped', reason: skipReason, result: { skipped: true, changed: false } }, handler);
+          continue;
+        }
+        if (unit.module.local) continue;
+        const rendered = renderValue(task.args ?? {}, unit.vars, { ...task.position, what: `arguments of task "${task.name}"` });
+        const args = (rendered ?? {}) as Record<string, unknown>;
+        unit.args = unit.module.prepare ? await unit.module.prepare(args, remoteModuleContext(this.run, this.host, unit.task, unit.vars)) : args;
+        unit.probe = unit.module.probe?.(unit.args);
+      } catch (error) {
+        this.settle(unit, this.failureOutcome(error), handler);
+      }
+    }
+    return units;
+  }
+
+  private whenSkipReason(unit: Unit): string | undefined {
+    for (const condition of unit.task.when) {
+      const passed = evaluateCondition(condition, unit.vars, { ...unit.task.position, what: `when of task "${unit.task.name}"` });
+      if (!passed) return `condition is false: ${condition}`;
+    }
+    return undefined;
+  }
+
+  // ---- processing a window ----------------------------------------------
+
+  private async processWindow(units: Unit[], handler: boolean): Promise<void> {
+    const pending = units.filter((unit) => !unit.outcome);
+    for (const unit of pending) {
+      if (unit.module.local) await this.runLocal(unit, handler);
+    }
+    const remote = pending.filter((unit) => !unit.module.local && !unit.outcome);
+    if (remote.length === 0) return;
+    if (remote.length === 1 && remote[0]?.task.module === 'meta') {
+      await this.runMeta(remote[0], handler);
+      return;
+    }
+    if (remote.some((unit) => unit.task.runOnce)) {
+      await this.run.runOnce(remote[0]?.task as Task, this.host, async () => {
+        await this.processRemote(remote, handler);
+        return remote.map((unit) => unit.outcome);
+      }, (outcomes) => this.copyRunOnce(remote, outcomes, handler));
+      return;
+    }
+    await this.processRemote(remote, handler);
+  }
+
+  private copyRunOnce(units: Unit[], outcomes: Array<UnitOutcome | undefined>, handler: boolean): void {
+    for (const [index, unit] of units.entries()) {
+      const outcome = outcomes[index];
+      if (outcome) this.settle(unit, { ...outcome, reason: outcome.reason ?? 'result copied from the run_once host' }, handler, false);
+    }
+  }
+
+  private async processRemote(units: Unit[], handler: boolean): Promise<void> {
+    const connection = await this.connectionFor(units[0]);
+    if (!connection) return;
+    const probed = units.filter((unit) => unit.probe && !unit.outcome);
+    if (probed.length > 0) {
+      const answers = await this.send(connection, buildProbeScript(probed.map((unit) => this.probeSection(unit))), units);
+      if (!answers) return;
+      for (const unit of probed) unit.probeAnswer = answers.get(unit.key);
+    }
+    await this.planAndApply(connection, units, handler);
+  }
+
+  private probeSection(unit: Unit): { key: string; script: string } {
+    return { key: unit.key, script: unit.probe?.script ?? ':' };
+  }
+
+  private async planAndApply(connection: Connection, units: Unit[], handler: boolean): Promise<void> {
+    let batch: Unit[] = [];
+    const affected = new AffectedPaths();
+    for (let index = 0; index < units.length; index += 1) {
+      const unit = units[index];
+      if (!unit || unit.outcome) continue;
+      if (this.hasFailed || this.run.signal.aborted) return;
+      const become = this.becomeFor(unit);
+      const batchBecome = batch[0] ? this.becomeFor(batch[0]) : become;
+      if (batch.length > 0 && (affected.touches(unit.probe) || batchBecome !== become)) {
+        // Apply what is collected and probe the rest again in the same round trip.
+        const rest = units.slice(index).filter((other) => !other.outcome);
+        const ok = await this.flush(connection, batch, handler, rest);
+        batch = [];
+        affected.add('everything');
+        if (!ok) return;
+        await this.planAndApply(connection, rest, handler);
+        return;
+      }
+      const plan = this.planUnit(unit);
+      unit.plan = plan;
+      if (plan.status === 'ok') {
+        this.settle(unit, { status: 'ok', reason: plan.reason, result: { changed: false, ...plan.result }, facts: plan.facts }, handler);
+        continue;
+      }
+      if (plan.status === 'failed') {
+        if (batch.length > 0 && !(await this.flush(connection, batch, handler, []))) return;
+        batch = [];
+        this.settle(unit, { status: 'failed', message: plan.message, result: { failed: true, changed: false, msg: plan.message } }, handler);
+        continue;
+      }
+      if (this.checkOnly(unit)) {
+        const outcome: UnitOutcome = {
+          status: 'changed',
+          summary: plan.summary,
+          diff: plan.diff,
+          result: { changed: true, ...plan.result },
+          facts: plan.facts,
+        };
+        this.settle(unit, outcome, handler);
+        continue;
+      }
+      batch.push(unit);
+      affected.add(plan.affects);
+      // A controller-side condition on the result decides whether later
+      // tasks may run, so the apply is sent before going on.
+      if (unit.task.failedWhen || unit.task.until) {
+        const rest = units.slice(index + 1).filter((other) => !other.outcome);
+        const ok = await this.flush(connection, batch, handler, rest);
+        batch = [];
+        if (!ok) return;
+        await this.planAndApply(connection, rest, handler);
+        return;
+      }
+    }
+    if (batch.length > 0) await this.flush(connection, batch, handler, []);
+  }
+
+  private planUnit(unit: Unit): Plan {
+    if (!unit.module.plan) return { status: 'failed', message: `module ${unit.module.name} has no plan` };
+    const probed = unit.probeAnswer ?? { stdout: '', stderr: '', exitCode: 0 };
+    if (unit.probe && !unit.probeAnswer) return { status: 'failed', message: 'the probe returned no answer' };
+    try {
+      return unit.module.plan(unit.args ?? {}, probed, { host: this.host, check: this.checkOnly(unit) });
+    } catch (error) {
+      return { status: 'failed', message: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private checkOnly(unit: Unit): boolean {
+    if (unit.task.checkMode === true) return true;
+    if (unit.task.checkMode === false) return false;
+    return this.run.options.check;
+  }
+
+  private becomeFor(unit: Unit): boolean {
+    return unit.task.become ?? this.run.playBecome ?? false;
+  }
+
+  /** Apply the batch; re-probe `reprobe` in the same script. Returns false when the host cannot go on. */
+  private async flush(connection: Connection, batch: Unit[], handler: boolean, reprobe: Unit[]): Promise<boolean> {
+    const sections = batch.map((unit) => {
+      const plan = unit.plan as Extract<Plan, { status: 'change' }>;
+      return {
+        key: unit.key,
+        script: plan.steps.map((step) => `# ${step.description.replace(/\n/g, ' ')}\n${step.script}`).join('\n'),
+        continueOnError: unit.task.ignoreErrors,
+        timeoutSeconds: unit.task.timeoutMs ? Math.ceil(unit.task.timeoutMs / 1000) : undefined,
+      };
+    });
+    let framed: FramedScript = buildApplyScript(sections, this.journalPath);
+    const probed = reprobe.filter((unit) => unit.probe);
+    if (probed.length > 0) framed = combineScripts(framed, buildProbeScript(probed.map((unit) => this.probeSection(unit))));
+    const become = batch[0] ? this.becomeFor(batch[0]) : false;
+    let answers: Map<string, SectionAnswer> | undefined;
+    try {
+      answers = await this.sendOnce(connection, framed, become);
+    } catch (error) {
+      if (!isLost(error)) throw error;
+      answers = await this.recoverLostApply(connection, batch, error as OnionplayError);
+      if (!answers) return false;
+      for (const unit of probed) unit.probeAnswer = undefined;
+      if (probed.length > 0) {
+        const again = await this.send(connection, buildProbeScript(probed.map((unit) => this.probeSection(unit))), reprobe);
+        if (!again) return false;
+        for (const unit of probed) unit.probeAnswer = again.get(unit.key);
+      }
+      return this.settleBatch(batch, answers, handler);
+    }
+    for (const unit of probed) unit.probeAnswer = answers.get(unit.key);
+    return this.settleBatch(batch, answers, handler);
+  }
+
+  private settleBatch(batch: Unit[], answers: Map<string, SectionAnswer>, handler: boolean): boolean {
+    let blocked = false;
+    for (const unit of batch) {
+      const answer = answers.get(unit.key);
+      if (!answer) {
+        if (unit.outcome) continue;
+        const reason = blocked ? 'not run: an earlier task of the batch failed' : 'no answer from the host';
+        this.settle(unit, { status: 'failed', message: reason, result: { failed: true, changed: false } }, handler);
+        blocked = true;
+        continue;
+      }
+      const outcome = this.applyOutcome(unit, answer);
+      this.settle(unit, outcome, handler);
+      if (outcome.status === 'failed' && !unit.task.ignoreErrors) blocked = true;
+    }
+    return !this.hasFailed;
+  }
+
+  private applyOutcome(unit: Unit, answer: SectionAnswer): UnitOutcome {
+    const plan = unit.plan as Extract<Plan, { status: 'change' }>;
+    const timedOut = answer.exitCode === 124 && unit.task.timeoutMs !== undefined;
+    const raw: RunResult = {
+      stdout: Buffer.from(answer.stdout),
+      stderr: Buffer.from(answer.stderr),
+      exitCode: answer.exitCode,
+      timedOut,
+    };
+    if (timedOut) {
+      const limit = Math.ceil((unit.task.timeoutMs ?? 0) / 1000);
+      const message = `timed out after ${limit} s (task timeout): ${plan.summary}`;
+      return { status: 'failed', message, result: { failed: true, changed: false, rc: 124, msg: message } };
+    }
+    let outcome: Outcome;
+    if (plan.interpret) outcome = plan.interpret(raw);
+    else if (answer.exitCode === 0) outcome = { changed: true };
+    else outcome = { changed: false, failed: `${plan.summary} failed (exit code ${answer.exitCode}): ${tail(answer.stderr) || tail(answer.stdout)}` };
+    const result: Record<string, unknown> = { changed: outcome.changed, ...plan.result, ...outcome.result };
+    if (outcome.failed) {
+      result.failed = true;
+      result.msg = outcome.failed;
+      return { status: 'failed', message: outcome.failed, result, facts: outcome.facts };
+    }
+    return {
+      status: outcome.changed ? 'changed' : 'ok',
+      summary: plan.summary,
+      diff: plan.diff,
+      reason: outcome.reason,
+      result,
+      facts: { ...plan.facts, ...outcome.facts },
+    };
+  }
+
+  /**
+   * After a lost connection during an apply: reconnect, read the journal
+   * and settle the sections that finished. Sections that never started are
+   * planned again from a new probe; a started, unfinished section of a
+   * module that does not converge is reported, never re-run.
+   */
+  private async recoverLostApply(connection: Connection, batch: Unit[], error: OnionplayError): Promise<Map<string, SectionAnswer> | undefined> {
+    if (!(await this.reconnect(connection, error))) return undefined;
+    const journal = await this.send(connection, buildProbeScript([{ key: 'journal', script: `cat ${this.journalPath} 2>/dev/null || true` }]), batch);
+    if (!journal) return undefined;
+    const entries = parseJournal(journal.get('journal')?.stdout ?? '');
+    const answers = new Map<string, SectionAnswer>();
+    const replan: Unit[] = [];
+    for (const unit of batch) {
+      const entry = entries.get(unit.key);
+      if (entry?.exitCode !== undefined) {
+        answers.set(unit.key, { stdout: '', stderr: '(output lost with the connection)', exitCode: entry.exitCode });
+      } else if (entry?.started && !this.isIdempotent(unit)) {
+        answers.set(unit.key, {
+          stdout: '',
+          stderr: 'the connection was lost while this command ran; it is not run again, check the host',
+          exitCode: 255,
+        });
+      } else {
+        replan.push(unit);
+      }
+    }
+    if (replan.length > 0) {
+      for (const unit of replan) {
+        unit.probeAnswer = undefined;
+        unit.plan = undefined;
+      }
+      const connectionNow = connection;
+      const probed = replan.filter((unit) => unit.probe);
+      if (probed.length > 0) {
+        const again = await this.send(connectionNow, buildProbeScript(probed.map((unit) => this.probeSection(unit))), replan);
+        if (!again) return undefined;
+        for (const unit of probed) unit.probeAnswer = again.get(unit.key);
+      }
+      this.run.bus.emit({ type: 'log', level: 1, host: this.host, message: `${replan.length} task(s) planned again after the reconnect` });
+      await this.planAndApply(connectionNow, replan, false);
+    }
+    return answers;
+  }
+
+  private isIdempotent(unit: Unit): boolean {
+    const idempotent = unit.module.idempotent;
+    return typeof idempotent === 'function' ? idempotent(unit.args ?? {}) : idempotent;
+  }
+
+  /** Send a script, reconnecting and re-sending it once when it was a read-only script. */
+  private async send(connection: Connection, framed: FramedScript, units: Unit[]): Promise<Map<string, SectionAnswer> | undefined> {
+    const become = units.some((unit) => this.becomeFor(unit));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.sendOnce(connection, framed, become);
+      } catch (error) {
+        if (!isLost(error) || attempt >= 2) {
+          if (isLost(error)) this.lose(error as OnionplayError);
+          else throw error;
+          return undefined;
+        }
+        if (!(await this.reconnect(connection, error as OnionplayError))) return undefined;
+      }
+    }
+  }
+
+  private async sendOnce(connection: Connection, framed: FramedScript, become: boolean): Promise<Map<string, SectionAnswer>> {
+    this.run.bus.emit({ type: 'log', level: 3, host: this.host, message: `script:\n${framed.script}` });
+    const result = await connection.run(framed.script, { become });
+    const answers = framed.parse(result.stdout);
+    if (answers.size === 0 && result.exitCode !== 0) {
+      throw new OnionplayError('internal', `the script failed on ${this.host} before any task ran (exit code ${result.exitCode}): ${tail(result.stderr.toString('utf8'))}`);
+    }
+    return answers;
+  }
+
+  private async reconnect(connection: Connection, error: OnionplayError): Promise<boolean> {
+    this.run.bus.emit({ type: 'log', level: 1, host: this.host, message: `${error.message}; reconnecting` });
+    try {
+      await connection.reconnect(this.run.targetFor(this.host));
+      this.run.bus.emit({ type: 'log', level: 1, host: this.host, message: `reconnected via ${connection.route}` });
+      return true;
+    } catch (reconnectError) {
+      this.lose(reconnectError instanceof OnionplayError ? reconnectError : error);
+      return false;
+    }
+  }
+
+  private lose(error: OnionplayError): void {
+    if (this.unreachable) return;
+    this.unreachable = true;
+    this.run.bus.emit({ type: 'host_unreachable', host: this.host, message: error.message });
+  }
+
+  private async connectionFor(unit: Unit | undefined): Promise<Connection | undefined> {
+    if (unit?.task.delegateTo && unit.task.delegateTo !== this.host) {
+      const delegated = await this.run.connection(unit.task.delegateTo);
+      if (!delegated) {
+        this.settle(unit, { status: 'failed', message: `delegate host ${unit.task.delegateTo} is unreachable`, result: { failed: true } }, false);
+      }
+      return delegated;
+    }
+    if (!this.connection) {
+      this.connection = await this.run.connection(this.host);
+      if (!this.connection) this.unreachable = true;
+    }
+    return this.connection;
+  }
+
+  // ---- controller-side modules --------------------------------------------
+
+  private async runLocal(unit: Unit, handler: boolean): Promise<void> {
+    const local = unit.module.local;
+    if (!local) return;
+    try {
+      const args = (renderValue(unit.task.args ?? {}, unit.vars, { ...unit.task.position, what: `arguments of task "${unit.task.name}"` }) ?? {}) as Record<string, unknown>;
+      const outcome = await local(args, localModuleContext(this.run, this.host, unit.task, unit.vars));
+      if (unit.task.module === 'set_fact' && args.cacheable === true && outcome.facts) {
+        await this.run.state.rememberFacts(this.host, outcome.facts);
+      }
+      const status: TaskStatus = outcome.failed ? 'failed' : outcome.changed ? 'changed' : 'ok';
+      this.settle(unit, {
+        status,
+        reason: outcome.reason ?? (status === 'ok' ? 'ran on the controller' : undefined),
+        message: outcome.failed,
+        result: { changed: outcome.changed, ...(outcome.failed ? { failed: true, msg: outcome.failed } : {}), ...outcome.result },
+        facts: outcome.facts,
+      }, handler);
+    } catch (error) {
+      this.settle(unit, this.failureOutcome(error), handler);
+    }
+  }
+
+  private async runMeta(unit: Unit, handler: boolean): Promise<void> {
+    const action = typeof unit.task.args === 'string' ? unit.task.args : (unit.task.args as { action?: string })?.action;
+    if (action === 'reset_connection') {
+      const connection = await this.connectionFor(unit);
+      if (!connection) return;
+      try {
+        await connection.reconnect(this.run.targetFor(this.host));
+      } catch (error) {
+        this.lose(error instanceof OnionplayError ? error : new OnionplayError('transport', String(error)));
+        return;
+      }
+      this.settle(unit, { status: 'ok', reason: `connection opened again via ${connection.route}`, result: { changed: false } }, handler);
+      return;
+    }
+    if (action === 'flush_handlers') {
+      await this.run.flushHandlers(this);
+      this.settle(unit, { status: 'ok', reason: 'notified handlers ran', result: { changed: false } }, handler);
+      return;
+    }
+    this.settle(unit, { status: 'failed', message: `unknown meta action ${String(action)}`, result: { failed: true } }, handler);
+  }
+
+  // ---- results --------------------------------------------------------------
+
+  private failureOutcome(error: unknown): UnitOutcome {
+    const message = error instanceof Error ? error.message : String(error);
+    return { status: 'failed', message, result: { failed: true, changed: false, msg: message } };
+  }
+
+  private failUnitless(task: Task, handler: boolean, error: unknown): void {
+    const outcome = this.failureOutcome(error);
+    this.run.bus.emit({
+      type: 'task_result',
+      host: this.host,
+      task: task.name,
+      taskId: task.id,
+      handler,
+      status: 'failed',
+      message: outcome.message,
+      hidden: task.noLog,
+      checkMode: this.run.options.check,
+    });
+    this.run.count(this.host, 'failed');
+    if (!task.ignoreErrors) this.failed = true;
+  }
+
+  /** Record a unit's outcome after changed_when/failed_when, report it, and finish its task when complete. */
+  private settle(unit: Unit, rawOutcome: UnitOutcome, handler: boolean, notify = true): void {
+    const outcome = this.applyConditions(unit, rawOutcome);
+    unit.outcome = outcome;
+    if (outcome.facts) for (const [name, value] of Object.entries(outcome.facts)) this.run.facts.set(this.host, name, value);
+    if (unit.task.noLog) this.run.hideResult(outcome.result);
+    if (notify && outcome.status === 'changed' && !this.checkOnly(unit)) {
+      this.addNotifications(unit.task.notify);
+      void this.run.state.setPendingHandlers(this.host, this.notified);
+    }
+    this.reportQueue.push(unit);
+    this.reportQueue.sort((a, b) => Number(a.key.slice(1)) - Number(b.key.slice(1)));
+    this.drainReports(handler);
+  }
+
+  private applyConditions(unit: Unit, outcome: UnitOutcome): UnitOutcome {
+    if (outcome.status === 'skipped') return outcome;
+    const scope = { ...unit.vars };
+    if (unit.task.register) scope[unit.task.register] = { ...outcome.result, changed: outcome.status === 'changed', failed: outcome.status === 'failed' };
+    const where = { ...unit.task.position, what: `task "${unit.task.name}"` };
+    let next = outcome;
+    try {
+      if (unit.task.changedWhen !== undefined && next.status !== 'failed') {
+        const changed = evaluateCondition(unit.task.changedWhen, scope, where);
+        next = { ...next, status: changed ? 'changed' : 'ok', reason: changed ? next.reason : `changed_when is false: ${unit.task.changedWhen}`, result: { ...next.result, changed } };
+      }
+      if (unit.task.failedWhen !== undefined) {
+        const failed = evaluateCondition(unit.task.failedWhen, scope, where);
+        if (failed) next = { ...next, status: 'failed', message: `failed_when is true: ${unit.task.failedWhen}`, result: { ...next.result, failed: true } };
+        else if (next.status === 'failed') next = { ...next, status: next.result.changed ? 'changed' : 'ok', reason: `failed_when is false: ${unit.task.failedWhen}`, result: { ...next.result, failed: false } };
+      }
+    } catch (error) {
+      return this.failureOutcome(error);
+    }
+    return next;
+  }
+
+  private drainReports(handler: boolean): void {
+    // Report units in the order of their keys; a unit waits for the units
+    // before it that belong to the same window and are still running.
+    while (this.reportQueue.length > 0) {
+      const unit = this.reportQueue[0] as Unit;
+      const progress = this.progress.get(unit.task);
+      const earlierPending = progress ? progress.units.some((other) => !other.outcome && Number(other.key.slice(1)) < Number(unit.key.slice(1))) : false;
+      if (earlierPending) return;
+      this.reportQueue.shift();
+      const outcome = unit.outcome as UnitOutcome;
+      this.run.bus.emit({
+        type: 'task_result',
+        host: this.host,
+        task: unit.task.name,
+        taskId: unit.task.id,
+        handler,
+        status: outcome.status,
+        reason: outcome.reason,
+        summary: outcome.summary,
+        diff: this.run.options.diff ? outcome.diff : undefined,
+        message: outcome.message,
+        item: unit.item?.label,
+        hidden: unit.task.noLog,
+        notIdempotent: !this.isIdempotent(unit) && outcome.status === 'changed',
+        checkMode: this.checkOnly(unit),
+      });
+      if (progress && progress.units.every((other) => other.outcome) && !progress.finished) {
+        this.finishTask(unit.task, handler, progress.units);
+      }
+    }
+  }
+
+  private finishTask(task: Task, _handler: boolean, units: Unit[], emptyReason?: string): void {
+    const progress = this.progress.get(task);
+    if (progress) progress.finished = true;
+    const statuses = units.map((unit) => unit.outcome?.status ?? 'skipped');
+    let status: TaskStatus = 'ok';
+    if (statuses.includes('failed')) status = 'failed';
+    else if (statuses.includes('changed')) status = 'changed';
+    else if (statuses.length > 0 && statuses.every((value) => value === 'skipped')) status = 'skipped';
+    else if (emptyReason) status = 'skipped';
+    this.run.count(this.host, status);
+    if (task.register) {
+      const registered =
+        task.loop !== undefined
+          ? { changed: status === 'changed', failed: status === 'failed', skipped: status === 'skipped', results: units.map((unit) => ({ item: unit.item?.value, ...unit.outcome?.result })) }
+          : { ...(units[0]?.outcome?.result ?? {}), changed: status === 'changed', failed: status === 'failed', skipped: status === 'skipped' };
+      this.run.facts.set(this.host, task.register, registered);
+      if (task.noLog) this.run.hideResult(registered);
+    }
+    if (status === 'failed' && !task.ignoreErrors) this.failed = true;
+  }
+}
