@@ -97,7 +97,9 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
         const begin = Date.now();
         try {
           const target = targetFor(host);
-          const route = target.direct ? 'direct' : target.onion ? `onion ${target.onion}` : `${target.address} through Tor`;
+          let route = `${target.address} through Tor`;
+          if (target.onion) route = `onion ${target.onion}`;
+          if (target.direct) route = 'direct';
           bus.emit({ type: 'host_connecting', host, route });
           if (target.direct && options.transport.name !== 'local') {
             bus.emit({ type: 'warning', host, message: 'connecting directly, not through Tor: this connection is not anonymous' });
@@ -222,7 +224,7 @@ async function runHandlers(playRun: PlayRun, handlers: Handler[], hostRun: HostR
   if (hostRun.pendingNotifications().length > 0) {
     const unknown = hostRun.pendingNotifications().filter((name) => !handlers.some((handler) => handler.listen.includes(name)));
     if (unknown.length > 0) {
-      throw new OnionplayError('invalid_value', `no handler answers the notification(s) ${unknown.join(', ')}`, {
+      throw new OnionplayError('invalid_value', `no handler matches the notification(s) ${unknown.join(', ')}`, {
         fix: 'add a handler with that name or listen topic, or fix the notify name',
       });
     }
