@@ -71,6 +71,12 @@ export type Plan =
        * change is reported as "would change" and skipped.
        */
       outputNeeded?: boolean;
+      /**
+       * Work done on the controller after the remote steps succeeded (`fetch`
+       * writing its local copy). Not run in check mode. Its outcome replaces
+       * the one of `interpret`.
+       */
+      controllerApply?: () => Promise<Outcome>;
       result?: Record<string, unknown>;
       facts?: Record<string, unknown>;
     }
@@ -95,6 +101,11 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
   /** One sentence for the generated module documentation. */
   description: string;
   schema: JsonSchema;
+  /**
+   * Argument that a task's free-form string becomes (`command: ls -l` is
+   * `{cmd: 'ls -l'}`), for modules that take one.
+   */
+  freeForm?: string;
   /**
    * False for modules whose apply does not converge on its own (`command`
    * without `creates`/`removes`); the run says so in its output.
