@@ -5,12 +5,17 @@ import type { SourcePosition } from '../errors/index.ts';
 /** Variable names on a host entry that set how the host is reached. */
 export const CONNECTION_KEYS = ['address', 'onion', 'port', 'user', 'ssh_key', 'direct', 'socks', 'become'] as const;
 
+/** Where each variable's value was written, by variable name. */
+export type VariableSources = Record<string, SourcePosition>;
+
 export interface InventoryHost {
   name: string;
   /** Groups the host is in, directly or through `children`, plus `all`. */
   groups: string[];
   /** Variables from the host's entry in hosts.yaml and from host_vars/. */
   vars: Record<string, unknown>;
+  /** Position of each of `vars`' values in hosts.yaml or host_vars/. */
+  varSources?: VariableSources;
   position: SourcePosition;
 }
 
@@ -21,6 +26,8 @@ export interface InventoryGroup {
   children: string[];
   /** Variables from the group's `vars:` in hosts.yaml and from group_vars/. */
   vars: Record<string, unknown>;
+  /** Position of each of `vars`' values in hosts.yaml or group_vars/. */
+  varSources?: VariableSources;
   /** Depth below `all`, which orders group variable precedence (parents first). */
   depth: number;
 }
@@ -42,4 +49,10 @@ export interface Inventory {
   hosts: Map<string, InventoryHost>;
   groups: Map<string, InventoryGroup>;
   settings: SiteSettings;
+  /** Variables learned by earlier runs (state/facts.yaml), by host name. */
+  learnedFacts?: Map<string, Record<string, unknown>>;
+  /** Positions of the learned facts in state/facts.yaml, by host name. */
+  learnedFactSources?: Map<string, VariableSources>;
+  /** Problems that do not stop a run, e.g. a group_vars file of an unknown group. */
+  warnings?: string[];
 }

@@ -85,7 +85,7 @@ export function explainError(error: ErrorObject, context: ExplainContext): Expla
       const description = typeof parentSchema.description === 'string' ? parentSchema.description : undefined;
       return {
         code: 'invalid_value',
-        message: `invalid value for ${key}${description ? `: expected ${description}` : ''}`,
+        message: `invalid value for ${key}`,
         allowed: description ?? `a string matching /${String(params.pattern)}/`,
         fix: octalModeFix(name, error.data, context.habit) ?? `change the value to ${description ?? 'match the pattern'}`,
       };
