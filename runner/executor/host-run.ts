@@ -31,6 +31,8 @@ interface Unit {
   probe?: Probe;
   probeAnswer?: ProbeOutput;
   stale: boolean;
+  /** The `when` reads a result of an earlier task of the window, so it is evaluated at plan time. */
+  whenDeferred: boolean;
   plan?: Plan;
   outcome?: UnitOutcome;
 }
@@ -169,7 +171,7 @@ export class HostRun {
       if (!this.run.selectedByTags(task)) continue;
       const module = getModule(task.module);
       if (!module) throw new OnionplayError('internal', `module ${task.module} is not registered`);
-      const taskUnits = await this.expandTask(task, index, module, handler);
+      const taskUnits = await this.expandTask(task, index, module, handler, producedNames);
       if (taskUnits === undefined) break;
       units.push(...taskUnits);
       if (task.register) producedNames.add(task.register);
@@ -185,9 +187,10 @@ export class HostRun {
     const module = getModule(task.module);
     if (!module || module.local || task.runOnce || task.delegateTo || task.until || task.module === 'meta') return true;
     if (producedNames.size === 0) return false;
+    // A `when` may read results of the window: it is evaluated at plan
+    // time, and the task is probed speculatively, since probes only read.
     const referenced = new Set([
       ...referencedVariables(task.args),
-      ...task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)),
       ...referencedVariables(task.loop ?? null),
       ...referencedVariables(task.vars),
       'hostvars',
@@ -197,7 +200,15 @@ export class HostRun {
   }
 
   /** Evaluate `when` and `loop`, render the arguments and prepare them; undefined means the host failed. */
-  private async expandTask(task: Task, taskIndex: number, module: ModuleDefinition, handler: boolean): Promise<Unit[] | undefined> {
+  private async expandTask(
+    task: Task,
+    taskIndex: number,
+    module: ModuleDefinition,
+    handler: boolean,
+    producedNames: Set<string>,
+  ): Promise<Unit[] | undefined> {
+    const whenReads = new Set(task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)));
+    const whenDeferred = [...producedNames].some((name) => whenReads.has(name));
     const progress: TaskProgress = { units: [], expected: 0, finished: false };
     this.progress.set(task, progress);
     const baseVars = this.run.variables(this.host, task);
@@ -237,6 +248,7 @@ export class HostRun {
         vars,
         item,
         stale: false,
+        whenDeferred,
       };
       progress.units.push(unit);
       units.push(unit);
@@ -245,7 +257,7 @@ export class HostRun {
     for (const unit of units) {
       this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
       try {
-        const skipReason = this.whenSkipReason(unit);
+        const skipReason = unit.whenDeferred ? undefined : this.whenSkipReason(unit);
         if (skipReason) {
           this.settle(unit, { status: 'skipped', reason: skipReason, result: { skipped: true, changed: false } }, handler);
           continue;
@@ -323,6 +335,29 @@ export class HostRun {
       const unit = units[index];
       if (!unit || unit.outcome) continue;
       if (this.hasFailed || this.run.signal.aborted) return;
+      if (unit.whenDeferred) {
+        const reads = new Set(unit.task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)));
+        if (batch.some((queued) => queued.task.register !== undefined && reads.has(queued.task.register))) {
+          const rest = units.slice(index).filter((other) => !other.outcome);
+          const ok = await this.flush(connection, batch, handler, rest);
+          if (!ok) return;
+          await this.planAndApply(connection, rest, handler);
+          return;
+        }
+        unit.vars = this.run.variables(this.host, unit.task, unit.item ? { name: unit.task.loopVar, value: unit.item.value, index: 0 } : undefined);
+        unit.whenDeferred = false;
+        let skipReason: string | undefined;
+        try {
+          skipReason = this.whenSkipReason(unit);
+        } catch (error) {
+          this.settle(unit, this.failureOutcome(error), handler);
+          continue;
+        }
+        if (skipReason) {
+          this.settle(unit, { status: 'skipped', reason: skipReason, result: { skipped: true, changed: false } }, handler);
+          continue;
+        }
+      }
       const become = this.becomeFor(unit);
       const batchBecome = batch[0] ? this.becomeFor(batch[0]) : become;
       if (batch.length > 0 && (affected.touches(unit.probe) || batchBecome !== become)) {
