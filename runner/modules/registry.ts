@@ -1,68 +1,65 @@
-// Placeholder module registry with a few schemas, so that playbook loading
-// can be built and tested before the real modules land. The modules' own
-// registry replaces this file.
+// The modules a task can name, looked up by the executor and the loader.
 
+import { aptRepositoryModule } from './apt-repository.ts';
+import { aptModule } from './apt.ts';
+import { blockInFileModule } from './blockinfile.ts';
+import { commandModule, shellModule } from './command.ts';
+import { assertModule, debugModule, failModule, setFactModule } from './controller.ts';
+import { copyModule } from './copy.ts';
+import { renderModuleDocs } from './docs.ts';
+import { fileModule } from './file.ts';
+import { lineInFileModule } from './lineinfile.ts';
+import { modprobeModule } from './modprobe.ts';
+import { fetchModule, slurpModule } from './slurp.ts';
+import { statModule } from './stat.ts';
+import { sysctlModule } from './sysctl.ts';
+import { serviceModule, systemdModule } from './systemd.ts';
+import { templateModule } from './template.ts';
 import type { ModuleDefinition } from './types.ts';
+import { waitForModule } from './wait-for.ts';
 
-const placeholders: ModuleDefinition[] = [
-  {
-    name: 'debug',
-    description: 'Print a message or a variable.',
-    idempotent: true,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { msg: {}, var: { type: 'string' } },
-    },
-  },
-  {
-    name: 'command',
-    description: 'Run a command on the host.',
-    idempotent: false,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        cmd: { type: 'string' },
-        argv: { type: 'array', items: { type: 'string' } },
-        creates: { type: 'string' },
-        removes: { type: 'string' },
-        chdir: { type: 'string' },
-      },
-      anyOf: [{ required: ['cmd'] }, { required: ['argv'] }],
-    },
-  },
-  {
-    name: 'set_fact',
-    description: 'Set host variables.',
-    idempotent: true,
-    schema: { type: 'object', minProperties: 1 },
-  },
-  {
-    name: 'template',
-    description: 'Render a template file of the role onto the host.',
-    idempotent: true,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['src', 'dest'],
-      properties: {
-        src: { type: 'string' },
-        dest: { type: 'string', pattern: '^/' },
-        mode: { type: 'string', pattern: '^[0-7]{3,4}$', description: 'a quoted string of octal digits' },
-        owner: { type: 'string' },
-        group: { type: 'string' },
-      },
-    },
-  },
+const MODULES: ModuleDefinition[] = [
+  aptModule,
+  aptRepositoryModule,
+  assertModule,
+  blockInFileModule,
+  commandModule,
+  copyModule,
+  debugModule,
+  failModule,
+  fetchModule,
+  fileModule,
+  lineInFileModule,
+  modprobeModule,
+  serviceModule,
+  setFactModule,
+  shellModule,
+  slurpModule,
+  statModule,
+  sysctlModule,
+  systemdModule,
+  templateModule,
+  waitForModule,
 ];
 
-const byName = new Map(placeholders.map((module) => [module.name, module]));
+const BY_NAME = new Map(MODULES.map((module) => [module.name, module]));
 
+/** The module a task names, or undefined for an unknown name. */
 export function getModule(name: string): ModuleDefinition | undefined {
-  return byName.get(name);
+  return BY_NAME.get(name);
 }
 
+/** Names of every module, sorted. */
 export function moduleNames(): string[] {
-  return [...byName.keys()].sort();
+  return [...BY_NAME.keys()].sort();
+}
+
+/** Every module, sorted by name. */
+export function allModules(): ModuleDefinition[] {
+  return moduleNames().map((name) => BY_NAME.get(name) as ModuleDefinition);
+}
+
+/** Markdown documentation of every module, generated from the schemas. */
+export function moduleDocs(): string {
+  return renderModuleDocs(allModules());
 }

@@ -111,6 +111,12 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
    * without `creates`/`removes`); the run says so in its output.
    */
   idempotent: boolean | ((args: Args) => boolean);
+  /**
+   * The probe's answer carries file contents that are secret by nature
+   * (`slurp` and `fetch` read onion service keys), so it must never be
+   * logged, even at -vvv. Other file probes may carry contents too.
+   */
+  probeOutputSecret?: boolean;
   /** Runs on the controller only (`set_fact`, `debug`, `assert`). */
   local?: (args: Args, context: ModuleContext) => Outcome | Promise<Outcome>;
   /** Controller-side step before probing: read `src`, render templates. */
