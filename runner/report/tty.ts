@@ -12,7 +12,8 @@ interface HostView {
   done?: () => void;
   failed?: (error: Error) => void;
   counts: { ok: number; changed: number; failed: number; skipped: number };
-  lastLine: string;
+  /** Set when the host finished before listr2 started its task. */
+  finished: boolean;
 }
 
 export class TtyRenderer implements Renderer {
@@ -54,6 +55,9 @@ export class TtyRenderer implements Renderer {
         this.held.push(event);
         return;
       }
+      case 'play_end':
+        this.finishPlay();
+        return;
       case 'recap':
       case 'interrupted':
         this.finishPlay();
@@ -66,6 +70,7 @@ export class TtyRenderer implements Renderer {
 
   /** Mark one host finished with the play. */
   private finishHost(host: string, view: HostView): void {
+    view.finished = true;
     const { ok, changed, failed, skipped } = view.counts;
     if (view.task) view.task.title = `${host}: ok=${ok} changed=${changed} failed=${failed} skipped=${skipped}`;
     view.done?.();
@@ -73,7 +78,7 @@ export class TtyRenderer implements Renderer {
 
   private startPlay(hosts: string[]): void {
     this.finishPlay();
-    this.views = new Map(hosts.map((host) => [host, { counts: { ok: 0, changed: 0, failed: 0, skipped: 0 }, lastLine: '' }]));
+    this.views = new Map(hosts.map((host) => [host, { counts: { ok: 0, changed: 0, failed: 0, skipped: 0 }, finished: false }]));
     const list = new Listr(
       hosts.map((host) => ({
         title: `${host}: connecting`,
@@ -84,6 +89,7 @@ export class TtyRenderer implements Renderer {
             view.task = task;
             view.done = resolve;
             view.failed = reject;
+            if (view.finished) this.finishHost(host, view);
           }),
       })),
       { concurrent: true, exitOnError: false },
