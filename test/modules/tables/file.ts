@@ -1,0 +1,157 @@
+import { fileModule } from '../../../runner/modules/file.ts';
+import { stateLine, type PlanRow } from '../table.ts';
+
+const parentDirectory = stateLine('parent', { type: 'directory' });
+const parentMissing = stateLine('parent', { type: 'absent' });
+
+export const fileRows: PlanRow[] = [
+  {
+    name: 'file creates a directory',
+    module: fileModule,
+    args: { path: '/var/lib/tor/ssh', state: 'directory', mode: '0700', owner: 'debian-tor', group: 'debian-tor' },
+    stdout: stateLine('path', { type: 'absent' }) + parentMissing,
+    expect: {
+      status: 'change',
+      summary: 'create directory /var/lib/tor/ssh',
+      affects: ['/var/lib/tor/ssh'],
+      steps: ['(umask 022 && mkdir -p /var/lib/tor/ssh)', 'chmod 0700 /var/lib/tor/ssh', 'chown debian-tor:debian-tor /var/lib/tor/ssh'],
+    },
+  },
+  {
+    name: 'file directory already in place',
+    module: fileModule,
+    args: { path: '/var/lib/tor/ssh', state: 'directory', mode: '0700' },
+    stdout: stateLine('path', { type: 'directory', mode: '0700' }) + parentDirectory,
+    expect: { status: 'ok', reason: '/var/lib/tor/ssh is already a directory (mode 0700, owner root:root)' },
+  },
+  {
+    name: 'file directory with wrong mode',
+    module: fileModule,
+    args: { path: '/var/lib/tor/ssh', state: 'directory', mode: '0700' },
+    stdout: stateLine('path', { type: 'directory', mode: '0755' }) + parentDirectory,
+    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/lib/tor/ssh', steps: ['chmod 0700 /var/lib/tor/ssh'], notInSteps: ['mkdir'] },
+  },
+  {
+    name: 'file directory over a file fails',
+    module: fileModule,
+    args: { path: '/srv/x', state: 'directory' },
+    stdout: stateLine('path', { type: 'file', content: '' }) + parentDirectory,
+    expect: { status: 'failed', message: 'cannot make /srv/x a directory: it exists as a regular file. Remove it first with state: absent.' },
+  },
+  {
+    name: 'file directory recurse in place',
+    module: fileModule,
+    args: { path: '/srv/data', state: 'directory', owner: 'www', recurse: true },
+    stdout: stateLine('path', { type: 'directory', owner: 'www' }) + parentDirectory + 'recurse 0\n',
+    expect: { status: 'ok', reason: '/srv/data is already a directory (mode 0755, owner www:root)' },
+  },
+  {
+    name: 'file directory recurse fixes entries',
+    module: fileModule,
+    args: { path: '/srv/data', state: 'directory', owner: 'www', recurse: true },
+    stdout: stateLine('path', { type: 'directory', owner: 'www' }) + parentDirectory + 'recurse 1\n',
+    expect: { status: 'change', summary: 'set attributes of entries inside on /srv/data', steps: ['chown -R www /srv/data'] },
+  },
+  {
+    name: 'file absent removes a directory',
+    module: fileModule,
+    args: { path: '/tmp/old', state: 'absent' },
+    stdout: stateLine('path', { type: 'directory' }),
+    expect: { status: 'change', summary: 'remove directory /tmp/old', affects: ['/tmp/old'], steps: ['rm -rf -- /tmp/old'] },
+  },
+  {
+    name: 'file absent already',
+    module: fileModule,
+    args: { path: '/tmp/old', state: 'absent' },
+    stdout: stateLine('path', { type: 'absent' }),
+    expect: { status: 'ok', reason: '/tmp/old is already absent' },
+  },
+  {
+    name: 'file touch creates',
+    module: fileModule,
+    args: { path: '/etc/cloud/cloud-init.disabled', state: 'touch' },
+    stdout: stateLine('path', { type: 'absent' }) + parentDirectory,
+    expect: { status: 'change', summary: 'create empty file /etc/cloud/cloud-init.disabled', steps: [': >>/etc/cloud/cloud-init.disabled', 'chmod 0644'] },
+  },
+  {
+    name: 'file touch existing',
+    module: fileModule,
+    args: { path: '/etc/cloud/cloud-init.disabled', state: 'touch' },
+    stdout: stateLine('path', { type: 'file', content: '' }) + parentDirectory,
+    expect: { status: 'ok', reason: '/etc/cloud/cloud-init.disabled already exists (mode 0644, owner root:root); touch leaves its times alone' },
+  },
+  {
+    name: 'file touch without parent fails',
+    module: fileModule,
+    args: { path: '/etc/cloud/cloud-init.disabled', state: 'touch' },
+    stdout: stateLine('path', { type: 'absent' }) + parentMissing,
+    expect: { status: 'failed', message: 'cannot create /etc/cloud/cloud-init.disabled: directory /etc/cloud does not exist. Create it first with state: directory.' },
+  },
+  {
+    name: 'file state file sets mode',
+    module: fileModule,
+    args: { path: '/etc/ssh/sshd_config', mode: '0600' },
+    stdout: stateLine('path', { type: 'file', content: 'x' }) + parentDirectory,
+    expect: { status: 'change', summary: 'set mode 0644 -> 0600 on /etc/ssh/sshd_config', steps: ['chmod 0600 /etc/ssh/sshd_config'] },
+  },
+  {
+    name: 'file state file in place',
+    module: fileModule,
+    args: { path: '/etc/ssh/sshd_config', mode: '0644', owner: 'root' },
+    stdout: stateLine('path', { type: 'file', content: 'x' }) + parentDirectory,
+    expect: { status: 'ok', reason: '/etc/ssh/sshd_config already exists with mode 0644, owner root:root' },
+  },
+  {
+    name: 'file state file missing fails',
+    module: fileModule,
+    args: { path: '/etc/missing' },
+    stdout: stateLine('path', { type: 'absent' }) + parentDirectory,
+    expect: { status: 'failed', message: /does not exist\. Use state: touch/ },
+  },
+  {
+    name: 'file state file on a directory fails',
+    module: fileModule,
+    args: { path: '/etc', state: 'file' },
+    stdout: stateLine('path', { type: 'directory' }) + parentDirectory,
+    expect: { status: 'failed', message: '/etc is a directory, not a file. Use state: directory.' },
+  },
+  {
+    name: 'file link creates',
+    module: fileModule,
+    args: { path: '/etc/nginx/sites-enabled/site', state: 'link', src: '../sites-available/site' },
+    stdout: stateLine('path', { type: 'absent' }) + parentDirectory,
+    expect: {
+      status: 'change',
+      summary: 'link /etc/nginx/sites-enabled/site to ../sites-available/site',
+      steps: ["ln -s ../sites-available/site \"$op_t\"", 'mv -fT "$op_t" /etc/nginx/sites-enabled/site'],
+    },
+  },
+  {
+    name: 'file link already in place',
+    module: fileModule,
+    args: { path: '/etc/nginx/sites-enabled/site', state: 'link', src: '../sites-available/site' },
+    stdout: stateLine('path', { type: 'link', mode: '0777', target: '../sites-available/site' }) + parentDirectory,
+    expect: { status: 'ok', reason: '/etc/nginx/sites-enabled/site already links to ../sites-available/site' },
+  },
+  {
+    name: 'file link repoints',
+    module: fileModule,
+    args: { path: '/etc/alternatives/editor', state: 'link', src: '/usr/bin/vim' },
+    stdout: stateLine('path', { type: 'link', mode: '0777', target: '/bin/nano' }) + parentDirectory,
+    expect: { status: 'change', summary: 'point /etc/alternatives/editor to /usr/bin/vim (was /bin/nano)' },
+  },
+  {
+    name: 'file link over a file needs force',
+    module: fileModule,
+    args: { path: '/etc/resolv.conf', state: 'link', src: '/run/resolv.conf' },
+    stdout: stateLine('path', { type: 'file', content: 'x' }) + parentDirectory,
+    expect: { status: 'failed', message: 'cannot create link /etc/resolv.conf: it exists as a regular file. Set force: true to replace it.' },
+  },
+  {
+    name: 'file link over a file with force',
+    module: fileModule,
+    args: { path: '/etc/resolv.conf', state: 'link', src: '/run/resolv.conf', force: true },
+    stdout: stateLine('path', { type: 'file', content: 'x' }) + parentDirectory,
+    expect: { status: 'change', summary: 'replace regular file /etc/resolv.conf by a link to /run/resolv.conf', steps: ['ln -s', 'mv -fT'] },
+  },
+];
