@@ -94,6 +94,24 @@ export interface ModuleContext {
   vars: Record<string, unknown>;
   /** Evaluate an expression in the `when:` language. */
   evaluate(expression: string): boolean;
+  /** Controller services of the run; absent in plan-only tests. */
+  site?: SiteServices;
+}
+
+/** What the executor offers modules beyond the host's variables. */
+export interface SiteServices {
+  siteDir: string;
+  /** The Tor SocksPort the controller uses. */
+  socks: { host: string; port: number };
+  /** The site's encrypted onion key store. */
+  onionKeys: import('../secrets/store.ts').OnionKeyStore;
+  /** Mask this value in every output and log from now on. */
+  addSecret(value: string): void;
+  /**
+   * Open a second SSH connection to the host at this onion address, with
+   * the host's pinned key, run `true`, close it, and return the route.
+   */
+  checkLogin(onion: string): Promise<string>;
 }
 
 export interface ModuleDefinition<Args = Record<string, unknown>> {
@@ -123,4 +141,6 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
   prepare?: (args: Args, context: ModuleContext) => Promise<Args>;
   probe?: (args: Args) => Probe;
   plan?: (args: Args, probed: ProbeOutput, context: Pick<ModuleContext, 'host' | 'check'>) => Plan;
+  /** Controller-side step after a successful apply, e.g. storing fetched onion keys. */
+  finish?: (args: Args, outcome: Outcome, context: ModuleContext) => Promise<Outcome>;
 }
