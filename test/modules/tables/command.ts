@@ -1,0 +1,90 @@
+import { commandModule, shellModule } from '../../../runner/modules/command.ts';
+import type { PlanRow } from '../table.ts';
+
+export const commandRows: PlanRow[] = [
+  {
+    name: 'command quotes each word',
+    module: commandModule,
+    args: { cmd: `kubeadm token create --description "join workers" 'a b' $HOME` },
+    stdout: '',
+    expect: {
+      status: 'change',
+      summary: `run kubeadm token create --description "join workers" 'a b' $HOME`,
+      affects: 'everything',
+      outputNeeded: true,
+      steps: [`kubeadm token create --description 'join workers' 'a b' '$HOME'`],
+    },
+  },
+  {
+    name: 'command argv needs no quoting',
+    module: commandModule,
+    args: { argv: ['printf', '%s\n', "it's"], chdir: '/tmp' },
+    stdout: '',
+    expect: { status: 'change', summary: "run printf %s\n it's", steps: ['cd /tmp', `printf '%s\n' 'it'\\''s'`] },
+  },
+  {
+    name: 'shell runs through sh -c',
+    module: shellModule,
+    args: { cmd: 'ls /etc | wc -l > /tmp/count' },
+    stdout: '',
+    expect: { status: 'change', steps: [`/bin/sh -c 'ls /etc | wc -l > /tmp/count'`] },
+  },
+  {
+    name: 'shell with another executable',
+    module: shellModule,
+    args: { cmd: 'echo ${BASH_VERSION}', executable: '/bin/bash' },
+    stdout: '',
+    expect: { status: 'change', steps: [`/bin/bash -c 'echo \${BASH_VERSION}'`] },
+  },
+  {
+    name: 'command skipped when creates exists',
+    module: commandModule,
+    args: { cmd: 'kubeadm init', creates: '/etc/kubernetes/admin.conf' },
+    stdout: 'creates yes\n',
+    expect: { status: 'ok', reason: '/etc/kubernetes/admin.conf exists (creates), so the command was not run' },
+  },
+  {
+    name: 'command runs when creates missing',
+    module: commandModule,
+    args: { cmd: 'kubeadm init', creates: '/etc/kubernetes/admin.conf' },
+    stdout: 'creates no\n',
+    expect: { status: 'change', summary: 'run kubeadm init' },
+  },
+  {
+    name: 'command skipped when removes missing',
+    module: commandModule,
+    args: { cmd: 'rm -f /tmp/x', removes: '/tmp/x' },
+    stdout: 'removes no\n',
+    expect: { status: 'ok', reason: '/tmp/x does not exist (removes), so the command was not run' },
+  },
+  {
+    name: 'command creates relative to chdir',
+    module: commandModule,
+    args: { cmd: 'make', chdir: '/src', creates: 'build/out' },
+    stdout: 'creates yes\n',
+    expect: { status: 'ok', reason: 'build/out exists (creates), so the command was not run' },
+  },
+  {
+    name: 'command relative creates without chdir fails',
+    module: commandModule,
+    args: { cmd: 'make', creates: 'build/out' },
+    stdout: '',
+    expect: { status: 'failed', message: 'creates must be an absolute path unless chdir is set, got "build/out"' },
+  },
+  {
+    name: 'command unclosed quote fails',
+    module: commandModule,
+    args: { cmd: "echo 'oops" },
+    stdout: '',
+    expect: { status: 'failed', message: /^cannot split cmd into words: unclosed single quote/ },
+  },
+  {
+    name: 'command failed guard probe',
+    module: commandModule,
+    args: { cmd: 'true', creates: '/x' },
+    stdout: '',
+    stderr: 'sh: 1: syntax error\n',
+    exitCode: 2,
+    expect: { status: 'failed', message: 'checking creates/removes failed: sh: 1: syntax error' },
+  },
+];
