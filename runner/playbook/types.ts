@@ -3,6 +3,9 @@
 
 import type { SourcePosition } from '../errors/index.ts';
 
+/** Where each variable's value was written, by variable name. */
+export type VariableSources = Record<string, SourcePosition>;
+
 export interface Task {
   /** Unique within the run, e.g. `play0/role:tor/3`; used in events and handler state. */
   id: string;
@@ -51,6 +54,10 @@ export interface RoleRef {
 
 export interface Role extends RoleRef {
   defaults: Record<string, unknown>;
+  /** Position of each default's value in defaults.yaml. */
+  defaultSources?: VariableSources;
+  /** `description` from meta.yaml. */
+  description?: string;
   /** JSON Schema of the role's variables, from meta.yaml. */
   variablesSchema?: Record<string, unknown>;
   dependencies: RoleUse[];
@@ -64,6 +71,8 @@ export interface RoleUse {
   name: string;
   /** Role parameters (`vars:` or inline keys in the roles entry). */
   vars: Record<string, unknown>;
+  /** Position of each role parameter's value. */
+  varSources?: VariableSources;
   tags: string[];
   when: string[];
   position: SourcePosition;
@@ -74,6 +83,8 @@ export interface Play {
   /** Host pattern, as in Ansible: `all`, `masters:workers`, `a:&b`, `a:!b`, globs. */
   hosts: string;
   vars: Record<string, unknown>;
+  /** Position of each play variable's value (play `vars:` and `vars_files:`). */
+  varSources?: VariableSources;
   /** Roles in run order, dependencies first, each once. */
   roles: Array<{ role: Role; use: RoleUse }>;
   /** Role tasks first, then the play's own tasks, in order. */
@@ -90,4 +101,6 @@ export interface Play {
 export interface Playbook {
   file: string;
   plays: Play[];
+  /** Problems that do not stop a run, e.g. a role folder without tasks. */
+  warnings?: string[];
 }

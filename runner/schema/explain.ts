@@ -141,7 +141,7 @@ function explainType(data: unknown, expected: string[] | string, name: string, k
   if (types.includes('string') && typeof data === 'number') {
     const octal = octalModeFix(name, data, habit);
     if (octal !== undefined) {
-      return { code: 'invalid_value', message: `${name} must be a string of octal digits`, allowed: "a quoted string of octal digits, e.g. '0644'", fix: octal };
+      return { code: 'invalid_value', message: `${name} must be a string of octal digits, not a number`, allowed: "a quoted string of octal digits, e.g. '0644'", fix: octal };
     }
     return {
       code: 'invalid_value',

@@ -41,10 +41,26 @@ export interface ValidationTarget {
  * each with the position, key path, bad value, allowed values and a fix;
  * an empty list means the value is valid.
  */
-export function validateValue(value: unknown, schema: JsonSchema, target: ValidationTarget): OnionplayError[] {
+export interface ValidateOptions {
+  /**
+   * Ignore problems of string values that contain `{{`: their type is
+   * known only once they are rendered for a host.
+   */
+  skipTemplated?: boolean;
+}
+
+export function validateValue(
+  value: unknown,
+  schema: JsonSchema,
+  target: ValidationTarget,
+  options: ValidateOptions = {},
+): OnionplayError[] {
   const validate = compile(schema);
   if (validate(value)) return [];
-  const errors = selectErrors(validate.errors ?? []);
+  let errors = selectErrors(validate.errors ?? []);
+  if (options.skipTemplated) {
+    errors = errors.filter((error) => !(typeof error.data === 'string' && error.data.includes('{{')));
+  }
   return errors.map((error) => toOnionplayError(error, value, target));
 }
 
