@@ -22,6 +22,11 @@ export interface SocksServerOptions {
   failFirst?: { count: number; with: 'close' | number };
   /** Close a relayed stream once this many bytes went through it after the CONNECT (both directions). */
   dropAfterBytes?: number;
+  /**
+   * Answer a greeting that arrives together with the RFC 1929 request the
+   * way tor 0.4.9 does: with the RFC 1929 reply alone, no method reply.
+   */
+  omitPipelinedMethodReply?: boolean;
   /** Map of domain names (as sent with ATYP 3) to loopback targets. */
   names?: Record<string, { host: string; port: number }>;
 }
@@ -190,7 +195,7 @@ export class SocksTestServer implements SocksServerControl {
     };
 
     let phase: 'greeting' | 'auth' | 'request' | 'connecting' | 'relay' = 'greeting';
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let methods: number[] = [];
     let username: string | undefined;
     let password: string | undefined;
@@ -224,8 +229,8 @@ export class SocksTestServer implements SocksServerControl {
             this.later(() => client.end());
             return;
           }
-          toClient(Buffer.from([0x05, 0x02]), bufferDepth + 1);
           pipelined = buffer.length > 0;
+          if (!(pipelined && this.options.omitPipelinedMethodReply)) toClient(Buffer.from([0x05, 0x02]), bufferDepth + 1);
           phase = 'auth';
         } else if (phase === 'auth') {
           if (buffer.length < 2) return;
