@@ -1,0 +1,73 @@
+// Checks across every plan table: an ok plan always carries a specific
+// reason, a change always says what it does, and reads of secrets never
+// put the content into any message.
+
+import { readFile } from 'node:fs/promises';
+
+import test from 'ava';
+
+import { moduleDocs } from '../../runner/modules/registry.ts';
+import { planRow, type PlanRow } from './table.ts';
+import { commandRows } from './tables/command.ts';
+import { copyRows } from './tables/copy.ts';
+import { fileRows } from './tables/file.ts';
+import { blockInFileRows, lineInFileRows } from './tables/lineinfile.ts';
+import { readRows } from './tables/read.ts';
+import { aptRepositoryRows, aptRows, modprobeRows, sysctlRows, systemdRows } from './tables/system.ts';
+
+const allRows: PlanRow[] = [
+  ...copyRows,
+  ...fileRows,
+  ...lineInFileRows,
+  ...blockInFileRows,
+  ...commandRows,
+  ...readRows,
+  ...aptRows,
+  ...aptRepositoryRows,
+  ...systemdRows,
+  ...sysctlRows,
+  ...modprobeRows,
+];
+
+test('every ok plan has a reason', (t) => {
+  let okRows = 0;
+  for (const row of allRows) {
+    const plan = planRow(row);
+    if (plan.status !== 'ok') continue;
+    okRows += 1;
+    t.true(plan.reason.trim().length > 10, `${row.name}: reason ${JSON.stringify(plan.reason)}`);
+    t.is(row.expect.reason, plan.reason, `${row.name}: the table pins the exact reason`);
+  }
+  t.true(okRows >= 50, `only ${okRows} ok rows`);
+});
+
+test('every change has summary and steps', (t) => {
+  for (const row of allRows) {
+    const plan = planRow(row);
+    if (plan.status !== 'change') continue;
+    t.true(plan.summary.length > 0, `${row.name}: summary`);
+    t.true(plan.steps.length > 0 || plan.controllerApply !== undefined, `${row.name}: steps`);
+    t.true(plan.affects === 'everything' || Array.isArray(plan.affects), `${row.name}: affects`);
+  }
+});
+
+test('every failure has a message', (t) => {
+  for (const row of allRows) {
+    const plan = planRow(row);
+    if (plan.status === 'failed') t.true(plan.message.length > 10, `${row.name}: message`);
+  }
+});
+
+test('read modules never show content', (t) => {
+  const secret = 'PT0gZWQyNTUxOXYxLXNlY3JldDogdHlwZTAgPT0A';
+  for (const row of readRows) {
+    const plan = planRow(row);
+    const text = plan.status === 'ok' ? plan.reason : plan.status === 'change' ? `${plan.summary}${plan.diff ?? ''}` : plan.message;
+    t.false(text.includes(secret), `${row.name} shows the content`);
+  }
+});
+
+test('docs/MODULES.md is up to date', async (t) => {
+  const written = await readFile(new URL('../../docs/MODULES.md', import.meta.url), 'utf8');
+  t.is(written, moduleDocs(), 'run npm run docs:modules');
+});

@@ -1,0 +1,35 @@
+// systemd, apt, apt_repository, sysctl and modprobe change the host as a
+// whole, so they are tested here by plan tables only; the lab hosts run
+// them for real.
+
+import test from 'ava';
+
+import { modprobeModule } from '../../runner/modules/modprobe.ts';
+import type { Outcome } from '../../runner/modules/types.ts';
+import { checkRow, planRow } from './table.ts';
+import { aptRepositoryRows, aptRows, modprobeRows, sysctlRows, systemdRows } from './tables/system.ts';
+
+for (const row of [...aptRows, ...aptRepositoryRows, ...systemdRows, ...sysctlRows, ...modprobeRows]) {
+  test(`plan: ${row.name}`, (t) => checkRow(t, row));
+}
+
+function interpret(plan: ReturnType<typeof planRow>, stdout: string, stderr: string, exitCode: number): Outcome {
+  if (plan.status !== 'change' || !plan.interpret) throw new Error('expected a change plan with interpret');
+  return plan.interpret({ stdout: Buffer.from(stdout), stderr: Buffer.from(stderr), exitCode, timedOut: false });
+}
+
+test('apt interpret sees nothing to do', (t) => {
+  const row = aptRows.find((candidate) => candidate.name === 'apt latest with stale cache updates');
+  if (!row) return t.fail('row missing');
+  const plan = planRow(row);
+  t.like(interpret(plan, 'Reading package lists...\n0 upgraded, 0 newly installed, 0 to remove and 3 not upgraded.\n', '', 0), { changed: false });
+  t.like(interpret(plan, '1 upgraded, 0 newly installed, 0 to remove and 2 not upgraded.\n', '', 0), { changed: true });
+  t.regex(interpret(plan, '', 'E: Could not get lock\n', 100).failed ?? '', /failed \(exit 100\): E: Could not get lock/);
+});
+
+test('modprobe failure names the fix', (t) => {
+  const plan = planRow({ name: 'load', module: modprobeModule, args: { name: 'br_netfilter' }, stdout: 'loaded no\n', expect: { status: 'change' } });
+  const outcome = interpret(plan, '', 'modprobe: FATAL: Module br_netfilter not found in directory /lib/modules/6.1.0\n', 1);
+  t.regex(outcome.failed ?? '', /^modprobe br_netfilter failed \(exit 1\): modprobe: FATAL/);
+  t.regex(outcome.failed ?? '', /run "modprobe br_netfilter" on the container's host/);
+});
