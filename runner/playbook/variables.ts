@@ -131,3 +131,17 @@ function pickDeclared(schema: Record<string, unknown>, vars: Record<string, unkn
   for (const name of names) if (Object.hasOwn(vars, name)) subject[name] = vars[name];
   return subject;
 }
+
+/**
+ * Variables of one task on one host, completing the order of
+ * `playVariables`: play variables (up to role parameters) < task vars <
+ * registered results and set_fact < extra vars, which always win.
+ */
+export function taskVariables(layers: {
+  play: Record<string, unknown>;
+  taskVars: Record<string, unknown>;
+  registered: Record<string, unknown>;
+  extraVars: Record<string, unknown>;
+}): Record<string, unknown> {
+  return mergeVariables([layers.play, layers.taskVars, layers.registered, layers.extraVars]);
+}

@@ -172,9 +172,10 @@ function octalModeFix(name: string, data: unknown, habit: YamlHabit | undefined)
   const looksLikeMode = /mode$/i.test(name) || habit?.kind === 'octal';
   if (!looksLikeMode || typeof data !== 'number') return undefined;
   let digits: string;
+  // A plain 0644 or 644 was meant as octal digits. Without that habit the
+  // number was written another way (0o644, 420), so show its octal value.
   if (habit?.kind === 'octal') digits = habit.source.replace(/^0*/, '');
-  else if (Number.isInteger(data) && /^[0-7]+$/.test(String(data))) digits = String(data);
-  else digits = data.toString(8);
+  else digits = Math.trunc(data).toString(8);
   const quoted = digits.padStart(4, '0');
   return `mode must be a string of octal digits: quote it, ${name}: '${quoted}'`;
 }

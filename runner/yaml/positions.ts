@@ -54,7 +54,8 @@ export function buildPositionTable(source: string, events: Event[]): PositionTab
   let skipDepth = 0;
   let documents = 0;
 
-  const anchorName = (start: number, end: number): string => source.slice(start + 1, end);
+  // Event anchor ranges exclude the `&` or `*` sigil.
+  const anchorName = (start: number, end: number): string => source.slice(start, end);
 
   const pushFrame = (kind: Frame['kind'], path: YamlPath, mergeInto?: Frame): void => {
     const frame: Frame = { kind, path, index: 0, key: undefined, merging: false, mergeSources: [] };
@@ -123,13 +124,13 @@ export function buildPositionTable(source: string, events: Event[]): PositionTab
       }
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE: {
-        table.values.set(pathKey(path), event.anchorStart >= 0 ? event.anchorStart : event.start);
+        table.values.set(pathKey(path), event.anchorStart >= 0 ? event.anchorStart - 1 : event.start);
         if (event.anchorStart >= 0) anchors.set(anchorName(event.anchorStart, event.anchorEnd), path);
         pushFrame(event.type === EVENT_ID.MAPPING ? 'mapping' : 'sequence', path, mergeInto);
         break;
       }
       case EVENT_ID.ALIAS: {
-        table.values.set(pathKey(path), event.anchorStart);
+        table.values.set(pathKey(path), Math.max(0, event.anchorStart - 1));
         const anchored = anchors.get(anchorName(event.anchorStart, event.anchorEnd));
         if (anchored === undefined) break;
         if (mergeInto !== undefined) mergeInto.mergeSources.push(anchored);
