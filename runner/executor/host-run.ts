@@ -458,13 +458,13 @@ export class HostRun {
         if (!again) return false;
         for (const unit of probed) unit.probeAnswer = again.get(unit.key);
       }
-      return this.settleBatch(batch, answers, handler);
+      return await this.settleBatch(batch, answers, handler);
     }
     for (const unit of probed) unit.probeAnswer = answers.get(unit.key);
-    return this.settleBatch(batch, answers, handler);
+    return await this.settleBatch(batch, answers, handler);
   }
 
-  private settleBatch(batch: Unit[], answers: Map<string, SectionAnswer>, handler: boolean): boolean {
+  private async settleBatch(batch: Unit[], answers: Map<string, SectionAnswer>, handler: boolean): Promise<boolean> {
     let blocked = false;
     for (const unit of batch) {
       const answer = answers.get(unit.key);
@@ -475,7 +475,7 @@ export class HostRun {
         blocked = true;
         continue;
       }
-      const outcome = this.applyOutcome(unit, answer);
+      const outcome = await this.finishOutcome(unit, this.applyOutcome(unit, answer));
       this.settle(unit, outcome, handler);
       if (outcome.status === 'failed' && !unit.task.ignoreErrors) blocked = true;
     }
@@ -514,6 +514,26 @@ export class HostRun {
       result,
       facts: { ...plan.facts, ...outcome.facts },
     };
+  }
+
+  /** Run the module's controller-side finish step after a successful apply. */
+  private async finishOutcome(unit: Unit, outcome: UnitOutcome): Promise<UnitOutcome> {
+    const finish = unit.module.finish;
+    if (!finish || outcome.status === 'failed') return outcome;
+    try {
+      const context = remoteModuleContext(this.run, this.host, unit.task, unit.vars);
+      const finished = await finish(unit.args ?? {}, { changed: outcome.status === 'changed', reason: outcome.reason, result: outcome.result, facts: outcome.facts }, context);
+      if (finished.failed) return { status: 'failed', message: finished.failed, result: { ...finished.result, failed: true, msg: finished.failed } };
+      return {
+        ...outcome,
+        status: finished.changed ? 'changed' : 'ok',
+        reason: finished.reason ?? outcome.reason,
+        result: { changed: finished.changed, ...finished.result },
+        facts: finished.facts,
+      };
+    } catch (error) {
+      return this.failureOutcome(error);
+    }
   }
 
   /**

@@ -45,6 +45,7 @@ export function remoteModuleContext(run: RunContext, host: string, task: Task, v
       return renderString(content.toString('utf8'), vars, { file: path, line: 1, column: 1, what: `template ${relativePath}` });
     },
     evaluate: (expression) => evaluateCondition(expression, vars, where),
+    site: run.siteServices(host),
   };
 }
 

@@ -2,6 +2,7 @@
 // counters, and the coordination that crosses hosts (run_once, handlers).
 
 import type { Inventory } from '../inventory/types.ts';
+import type { SiteServices } from '../modules/types.ts';
 import type { Play, Task } from '../playbook/types.ts';
 import type { EventBus, TaskStatus } from '../report/events.ts';
 import type { SiteState } from '../state/site-state.ts';
@@ -41,6 +42,7 @@ export interface RunContext {
   count(host: string, status: TaskStatus): void;
   hideResult(result: unknown): void;
   selectedByTags(task: Task): boolean;
+  siteServices(host: string): SiteServices;
 }
 
 export interface PlayRunInit {
@@ -58,6 +60,7 @@ export interface PlayRunInit {
   connect: (host: string) => Promise<Connection | undefined>;
   targetFor: (host: string) => HostTarget;
   flushHandlers: (hostRun: HostRun) => Promise<void>;
+  siteServices: (host: string) => SiteServices;
 }
 
 export class PlayRun implements RunContext {
@@ -117,6 +120,10 @@ export class PlayRun implements RunContext {
 
   flushHandlers(hostRun: HostRun): Promise<void> {
     return this.init.flushHandlers(hostRun);
+  }
+
+  siteServices(host: string): SiteServices {
+    return this.init.siteServices(host);
   }
 
   count(host: string, status: TaskStatus): void {

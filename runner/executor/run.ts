@@ -9,6 +9,7 @@ import type { Inventory } from '../inventory/types.ts';
 import { inventoryVariables, mergeVariables } from '../inventory/vars.ts';
 import type { Handler, Play } from '../playbook/types.ts';
 import type { EventBus, HostRecap } from '../report/events.ts';
+import { OnionKeyStore, readPassphrase } from '../secrets/store.ts';
 import { acquireSiteLock } from '../state/lock.ts';
 import { SiteState } from '../state/site-state.ts';
 import { resolveTarget } from '../transport/target.ts';
@@ -125,6 +126,8 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
     return pending;
   };
 
+  const onionKeys = new OnionKeyStore(inventory.siteDir, () => readPassphrase(inventory.settings, inventory.siteDir));
+
   let interrupted = false;
   const onAbort = (): void => {
     interrupted = true;
@@ -152,6 +155,22 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
         connect,
         targetFor,
         flushHandlers: (hostRun) => runHandlers(playRun, play.handlers, hostRun),
+        siteServices: (host) => ({
+          siteDir: inventory.siteDir,
+          socks: targetFor(host).socks,
+          onionKeys,
+          addSecret: (value) => bus.addSecret(value),
+          checkLogin: async (onion) => {
+            const connection = await options.transport.connect({ ...targetFor(host), onion }, { ...connectOptions, trustNewHosts: false });
+            try {
+              const result = await connection.run('true');
+              if (result.exitCode !== 0) throw new OnionplayError('transport', `a login to ${host} through ${onion} ran, but \`true\` exited with ${result.exitCode}`);
+              return connection.route;
+            } finally {
+              await connection.close();
+            }
+          },
+        }),
       });
       await forEachLimited(hosts, options.forks, async (host) => {
         const hostRun = new HostRun(playRun, host, undefined);
