@@ -157,7 +157,7 @@ function planAbsent(args: AptRepositoryArgs, lines: Map<string, string>): Plan {
   };
 }
 
-/** The key file's plan; a missing keyring directory is created first. */
+/** Plan the key file, creating a missing keyring directory first. */
 function planKey(args: AptRepositoryArgs, lines: Map<string, string>, key: Buffer, signedBy: string): FilePlan {
   const directory = posix.dirname(signedBy);
   const missingDirectory = lines.get('key.parent') === 'absent';

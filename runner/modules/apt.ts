@@ -1,4 +1,4 @@
-// apt: install, upgrade or remove Debian packages. The probe asks dpkg for
+// apt: install, upgrade or remove Debian packages. The probe queries dpkg for
 // the installed versions (and apt-cache policy only for state latest), so a
 // converged host costs no apt-get run at all.
 
@@ -120,7 +120,7 @@ function updateStep(): Step {
   return { description: 'apt-get update', script: `${APT_GET} update\n` };
 }
 
-/** Changed unless apt-get said it did nothing ("0 upgraded, 0 newly installed, 0 to remove"). */
+/** Report a change unless apt-get printed that it did nothing ("0 upgraded, 0 newly installed, 0 to remove"). */
 function interpretApt(what: string, updateOnly: boolean): (result: RunResult) => Outcome {
   return (result) => {
     if (result.exitCode !== 0) {

@@ -1,6 +1,6 @@
 // command and shell: run a program on the host. Neither converges on its
 // own, so both are marked non-idempotent unless `creates` or `removes`
-// tells them when the work is already done.
+// names a path that shows the work is already done.
 
 import { posix } from 'node:path';
 
@@ -122,7 +122,7 @@ function probeGuards(args: CommandArgs): Probe {
   return { script: lines.join('\n'), reads };
 }
 
-/** The shell text of the command itself. */
+/** Build the shell text that runs the command. */
 export function commandLine(args: CommandArgs, shell: boolean): string {
   const chdir = args.chdir === undefined ? '' : `cd ${shellQuote(args.chdir)}\n`;
   if (args.argv !== undefined) return `${chdir}${args.argv.map(shellQuote).join(' ')}`;

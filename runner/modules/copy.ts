@@ -45,7 +45,7 @@ const schema: JsonSchema = {
   additionalProperties: false,
 };
 
-/** The bytes a prepared copy or template writes. */
+/** Return the bytes a prepared copy or template writes. */
 export function wantedContent(args: { contentBase64?: string | undefined; content?: string | undefined }): Buffer {
   if (args.contentBase64 !== undefined) return Buffer.from(args.contentBase64, 'base64');
   if (args.content !== undefined) return Buffer.from(args.content, 'utf8');

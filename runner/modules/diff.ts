@@ -8,7 +8,7 @@ const CONTEXT_LINES = 3;
 
 type Edit = { kind: ' ' | '-' | '+'; line: string };
 
-/** Whether bytes look like text: valid UTF-8 without NUL bytes. */
+/** Return whether bytes look like text: valid UTF-8 without NUL bytes. */
 export function isText(bytes: Buffer): boolean {
   if (bytes.includes(0)) return false;
   try {

@@ -1,7 +1,7 @@
-// Planning shared by the modules that put whole files in place (copy,
-// template, lineinfile, blockinfile, sysctl, apt_repository, modprobe):
-// compare the probed state with the wanted content and attributes, and
-// either give the reason nothing is needed or the steps and a diff.
+// Planning shared by the modules that put whole files in place: copy,
+// template, lineinfile, blockinfile, sysctl, apt_repository and modprobe.
+// It compares the probed state with the wanted content and attributes and
+// returns either the reason nothing is needed or the steps and a diff.
 
 import { posix } from 'node:path';
 
@@ -60,7 +60,7 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** A diff of old and new content, or a description when either is binary or unknown. */
+/** Render a diff of old and new content, or a description when either is binary or unknown. */
 export function contentDiff(path: string, before: Buffer | undefined, after: Buffer, beforeSha256?: string): string {
   if (before !== undefined && isText(before) && isText(after)) {
     return unifiedDiff(before.toString('utf8'), after.toString('utf8'), {

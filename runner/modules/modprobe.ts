@@ -34,7 +34,7 @@ const schema: JsonSchema = {
   additionalProperties: false,
 };
 
-/** The modules-load.d file of a module. */
+/** Return the modules-load.d file of a module. */
 export function modulesLoadFile(name: string): string {
   return `/etc/modules-load.d/${name}.conf`;
 }

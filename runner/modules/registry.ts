@@ -44,7 +44,7 @@ const MODULES: ModuleDefinition[] = [
 
 const BY_NAME = new Map(MODULES.map((module) => [module.name, module]));
 
-/** The module a task names, or undefined for an unknown name. */
+/** Look up the module a task names; undefined for an unknown name. */
 export function getModule(name: string): ModuleDefinition | undefined {
   return BY_NAME.get(name);
 }
@@ -54,7 +54,7 @@ export function moduleNames(): string[] {
   return [...BY_NAME.keys()].sort();
 }
 
-/** Every module, sorted by name. */
+/** Return every module, sorted by name. */
 export function allModules(): ModuleDefinition[] {
   return moduleNames().map((name) => BY_NAME.get(name) as ModuleDefinition);
 }

@@ -3,7 +3,7 @@
 
 import type { JsonSchema } from './types.ts';
 
-/** An absolute path on the host. Steps never depend on the remote cwd. */
+/** Build the schema of an absolute path on the host, so no step depends on the remote cwd. */
 export function remotePath(description: string): JsonSchema {
   return { type: 'string', pattern: '^/', description: `${description} Absolute path on the host.` };
 }

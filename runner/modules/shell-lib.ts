@@ -1,6 +1,6 @@
 // Shell snippets and parsers shared by the modules. Probes print one line
 // per fact, `KEY VALUE...`, so several facts of one task travel in one
-// answer and parse without ambiguity. Writers carry file contents inside
+// probe output and parse without ambiguity. Writers carry file contents inside
 // the script as base64 and rename a temporary file onto the target, so an
 // interrupted run leaves the old file or the new one, never half of one.
 //
@@ -126,7 +126,7 @@ export function parseContent(value: string | undefined): ProbedContent | undefin
   throw new Error(`malformed content line in probe output: ${JSON.stringify(value.slice(0, 40))}`);
 }
 
-/** A failed plan when the probe itself failed (non-zero exit), else undefined. */
+/** Return a failed plan when the probe itself failed (non-zero exit), else undefined. */
 export function probeFailure(probed: ProbeOutput, what: string): Plan | undefined {
   if (probed.exitCode === 0) return undefined;
   const detail = probed.stderr.trim().split('\n').slice(-5).join('\n');
@@ -136,7 +136,7 @@ export function probeFailure(probed: ProbeOutput, what: string): Plan | undefine
   };
 }
 
-/** Run `parse` on probe output and turn a malformed answer into a failed plan. */
+/** Run `parse` on probe output and turn malformed output into a failed plan. */
 export function parseOrFail<T>(what: string, parse: () => T): T | Plan {
   try {
     return parse();
@@ -154,21 +154,21 @@ export function shortHash(sha256: string | undefined): string {
   return sha256 === undefined ? 'unknown' : `${sha256.slice(0, 12)}…`;
 }
 
-/** Whether a wanted owner (name or numeric id) is the probed one. */
+/** Return whether a wanted owner (name or numeric id) is the probed one. */
 export function ownerMatches(wanted: string, id: number, name: string): boolean {
   return /^\d+$/.test(wanted) ? Number(wanted) === id : wanted === name;
 }
 
-/** Probe snippet printing the state line of `path` under `key`. */
+/** Build a probe snippet that prints the state line of `path` under `key`. */
 export function fileStateProbe(key: string, path: string): string {
   return `op_state ${key} ${shellQuote(path)} || exit 1\n`;
 }
 
 /**
- * Probe snippet printing the state of `path` under `key`, the type of its
- * parent under `KEY.parent`, and its content under `KEY.content` when it is
- * a regular file whose sha256 differs from `skipIfSha256` (or always, when
- * that is undefined) and is at most `maxBytes` long.
+ * Build a probe snippet that prints the state of `path` under `key` and the
+ * type of its parent under `KEY.parent`. For a regular file it also prints
+ * the content under `KEY.content` (up to `maxBytes`, else `toolarge`), unless
+ * the file's sha256 equals `skipIfSha256`.
  */
 export function fileProbe(key: string, path: string, options: { skipIfSha256?: string; maxBytes: number }): string {
   const quoted = shellQuote(path);
@@ -269,18 +269,18 @@ export function writeFileScript(path: string, content: Buffer, options: WriteOpt
   return `${lines.join('\n')}\n`;
 }
 
-/** A step that writes a file; see `writeFileScript`. */
+/** Build a step that writes a file; see `writeFileScript`. */
 export function writeFileStep(description: string, path: string, content: Buffer, options: WriteOptions): Step {
   return { description, script: writeFileScript(path, content, options) };
 }
 
-/** The chown spec for optional owner and group, or undefined when neither is set. */
+/** Build the chown spec for optional owner and group; undefined when neither is set. */
 export function chownSpec(owner: string | undefined, group: string | undefined): string | undefined {
   if (owner === undefined && group === undefined) return undefined;
   return `${owner ?? ''}${group === undefined ? '' : `:${group}`}`;
 }
 
-/** The last lines of a step's stderr, for a failure message. */
+/** Return the last lines of a step's stderr, for a failure message. */
 export function stderrTail(stderr: Buffer | string, lines = 20): string {
   return stderr.toString().trim().split('\n').slice(-lines).join('\n');
 }

@@ -21,7 +21,7 @@ import {
 } from './shell-lib.ts';
 import type { JsonSchema, ModuleContext, Plan, ProbeOutput } from './types.ts';
 
-/** Maximum size of a file that slurp or fetch reads (8 MiB); the content travels in one probe answer. */
+/** Maximum size of a file that slurp or fetch reads (8 MiB), because the content travels in one probe output. */
 export const MAX_SLURP_BYTES = 8 * 1024 * 1024;
 
 export interface SlurpArgs {
@@ -116,7 +116,7 @@ const fetchSchema: JsonSchema = {
   additionalProperties: false,
 };
 
-/** The local file a fetch writes. */
+/** Return the local file a fetch writes. */
 export function fetchPath(args: FetchArgs, host: string): string {
   if (args.flat) return resolve(args.dest);
   return join(resolve(args.dest), host, args.src);
@@ -165,6 +165,9 @@ function planFetch(args: FetchArgs, probed: ProbeOutput): Plan {
     steps: [],
     affects: [],
     result: { dest: localPath, sha256: read.sha256 },
+    // An executor that ignores controllerApply reports this failure instead
+    // of a change that never reached the local disk.
+    interpret: () => ({ changed: false, failed: `internal error: the executor did not run the controller step that writes ${localPath}` }),
     controllerApply: async () => {
       await writeLocalFile(localPath, bytes);
       return { changed: true, result: { dest: localPath, sha256: read.sha256 } };

@@ -16,7 +16,7 @@ const schema: JsonSchema = {
   additionalProperties: false,
 };
 
-/** The `stat` result of a probed path, with Ansible's field names where they exist. */
+/** Build the `stat` result of a probed path, with Ansible's field names where they exist. */
 export function statResult(path: string, state: FileState): Record<string, unknown> {
   if (state.type === 'absent') return { exists: false, path };
   return {

@@ -1,7 +1,7 @@
-// sysctl: keep a kernel parameter in a sysctl.d file and, unless told
-// otherwise, set its live value. Containers share their host's kernel and
-// usually mount /proc/sys read-only, so the live part is reported honestly:
-// it fails with the fix unless `live` says to tolerate it.
+// sysctl: keep a kernel parameter in a sysctl.d file and, unless `live` is
+// false, set its live value. Containers share their host's kernel and
+// usually mount /proc/sys read-only. A live value that cannot be set there
+// fails the task with the fix, unless `live: try` accepts keeping only the file.
 
 import { defineModule } from './define.ts';
 import { editedFileProbe, interpretWrite, joinLines, planEditedFile, splitLines, type TextEdit } from './files.ts';

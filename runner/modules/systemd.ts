@@ -35,7 +35,7 @@ const schema: JsonSchema = {
   anyOf: [{ required: ['name'] }, { required: ['daemon_reload'] }],
 };
 
-/** The unit name systemctl reports, with `.service` added when no suffix is given. */
+/** Return the unit name systemctl reports, adding `.service` when no suffix is given. */
 export function unitName(name: string): string {
   return /\.[a-z]+$/.test(name) ? name : `${name}.service`;
 }
@@ -125,7 +125,8 @@ function planSystemd(args: SystemdArgs, probed: ProbeOutput): Plan {
       facts.push(`${fileState} (cannot be enabled or disabled)`);
     } else if (args.enabled && !enabled) add(`systemctl enable ${quoted}`, 'enable');
     else if (!args.enabled && enabled) add(`systemctl disable ${quoted}`, 'disable');
-    else facts.push(args.enabled ? 'enabled' : notFound ? 'not installed' : 'disabled');
+    else if (args.enabled) facts.push('enabled');
+    else facts.push(notFound ? 'not installed' : 'disabled');
   }
 
   switch (args.state) {

@@ -1,4 +1,4 @@
-// Where lineinfile and blockinfile insert new lines: Ansible's
+// Insert positions of lineinfile and blockinfile: Ansible's
 // insertafter/insertbefore with EOF, BOF or a regular expression.
 
 /** `insertafter`/`insertbefore` arguments shared by lineinfile and blockinfile. */

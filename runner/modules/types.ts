@@ -130,7 +130,7 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
    */
   idempotent: boolean | ((args: Args) => boolean);
   /**
-   * The probe's answer carries file contents that are secret by nature
+   * The probe's output carries file contents that are secret by nature
    * (`slurp` and `fetch` read onion service keys), so it must never be
    * logged, even at -vvv. Other file probes may carry contents too.
    */

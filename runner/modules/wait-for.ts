@@ -1,6 +1,6 @@
 // wait_for: wait until a port opens or closes, a path appears or goes, or
 // a file contains a pattern. The probe checks once, so a condition already
-// met costs nothing extra; otherwise the whole waiting loop runs on the
+// met costs nothing extra. Otherwise the whole waiting loop runs on the
 // host inside one script, which is one round trip however long it waits.
 
 import { defineModule } from './define.ts';
@@ -83,7 +83,7 @@ function checkFunction(args: WaitForArgs): string {
   return lines.filter((line) => line !== '').join('\n') + '\n';
 }
 
-/** What is awaited, for messages: "port 9050 on 127.0.0.1 to open". */
+/** Describe what is awaited, for messages: "port 9050 on 127.0.0.1 to open". */
 export function describeCondition(args: WaitForArgs): string {
   const stopped = args.state === 'stopped' || args.state === 'absent';
   if (args.path !== undefined) {
@@ -93,7 +93,7 @@ export function describeCondition(args: WaitForArgs): string {
   return `port ${args.port} on ${args.host ?? '127.0.0.1'} to ${stopped ? 'close' : 'open'}`;
 }
 
-/** The condition stated as met: "port 9050 on 127.0.0.1 is already open". */
+/** Describe the condition as met: "port 9050 on 127.0.0.1 is already open". */
 export function describeMet(args: WaitForArgs): string {
   const stopped = args.state === 'stopped' || args.state === 'absent';
   if (args.path !== undefined) {

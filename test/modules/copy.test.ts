@@ -102,8 +102,8 @@ test('copy failing step returns failed', async (t) => {
   const { plan } = await probeAndPlan(connection, copyModule, { dest, content: 'x' });
   t.is(plan.status, 'failed');
   // chown to a user that does not exist makes the write step fail.
-  const made = await probeAndPlan(connection, copyModule, { dest: join(dir.path, 'file'), content: 'x', owner: 'no-such-user-onionplay' });
-  const outcome = await applyPlan(connection, made.plan);
+  const unwritable = await probeAndPlan(connection, copyModule, { dest: join(dir.path, 'file'), content: 'x', owner: 'no-such-user-onionplay' });
+  const outcome = await applyPlan(connection, unwritable.plan);
   t.false(outcome.changed);
   t.regex(outcome.failed ?? '', /chown no-such-user-onionplay failed/);
   t.deepEqual(await readdir(dir.path), []);

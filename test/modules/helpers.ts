@@ -30,7 +30,7 @@ export async function makeTempDir(): Promise<{ path: string; remove: () => Promi
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** A module context whose role files come from a map. */
+/** Build a module context whose role files come from a map. */
 export function fakeContext(files: Record<string, string | Buffer> = {}, vars: Record<string, unknown> = {}): ModuleContext {
   const lookup = (path: string): Buffer => {
     const value = files[path];

@@ -1,5 +1,5 @@
 // systemd, apt, apt_repository, sysctl and modprobe change the host as a
-// whole, so they are tested here by plan tables only; the lab hosts run
+// whole, so they are tested here by plan tables only. The lab hosts run
 // them for real.
 
 import test from 'ava';

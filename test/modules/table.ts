@@ -28,7 +28,7 @@ export interface PlanRow {
   };
 }
 
-/** The plan of one row; `prepare` is not run, so rows give prepared arguments. */
+/** Plan one row. `prepare` is not run, so rows give prepared arguments. */
 export function planRow(row: PlanRow): Plan {
   if (!row.module.plan) throw new Error(`${row.module.name} has no plan`);
   return row.module.plan(row.args, { stdout: row.stdout, stderr: row.stderr ?? '', exitCode: row.exitCode ?? 0 }, { host: 'test', check: false });
@@ -65,7 +65,7 @@ export function checkRow(t: ExecutionContext, row: PlanRow): void {
   }
 }
 
-/** A state line as `op_state` prints it. */
+/** Build a state line as `op_state` prints it. */
 export function stateLine(
   key: string,
   state: { type: 'file' | 'directory' | 'link' | 'other' | 'absent'; mode?: string; owner?: string; group?: string; content?: string; size?: number; target?: string },
@@ -81,7 +81,7 @@ export function stateLine(
   return `${key} ${state.type} ${mode} ${uid} ${gid} ${owner} ${group} ${size} ${hash} ${state.target ?? ''}\n`;
 }
 
-/** A content line as `op_content` prints it. */
+/** Build a content line as `op_content` prints it. */
 export function contentLine(key: string, content: string): string {
   return `${key} data ${Buffer.from(content).toString('base64')}\n`;
 }
