@@ -331,6 +331,9 @@ export class HostRun {
   private async planAndApply(connection: Connection, units: Unit[], handler: boolean): Promise<void> {
     let batch: Unit[] = [];
     const affected = new AffectedPaths();
+    // In check mode nothing is applied, so a probe that an earlier change
+    // would have invalidated cannot be refreshed.
+    const wouldChange = new AffectedPaths();
     for (let index = 0; index < units.length; index += 1) {
       const unit = units[index];
       if (!unit || unit.outcome) continue;
@@ -372,6 +375,14 @@ export class HostRun {
       }
       const plan = this.planUnit(unit);
       unit.plan = plan;
+      if (this.checkOnly(unit) && wouldChange.touches(unit.probe) && plan.status === 'failed') {
+        this.settle(unit, {
+          status: 'changed',
+          summary: `depends on an earlier change that check mode did not make (as the host is now: ${plan.message})`,
+          result: { changed: true },
+        }, handler);
+        continue;
+      }
       if (plan.status === 'ok') {
         this.settle(unit, { status: 'ok', reason: plan.reason, result: { changed: false, ...plan.result }, facts: plan.facts }, handler);
         continue;
@@ -383,6 +394,7 @@ export class HostRun {
         continue;
       }
       if (this.checkOnly(unit)) {
+        wouldChange.add(plan.affects);
         const outcome: UnitOutcome = {
           status: 'changed',
           summary: plan.summary,
