@@ -101,7 +101,6 @@ export const kubeadmJoinCommandModule = defineModule<KubeadmJoinCommandArgs>({
     'Mint a fresh bootstrap token on the control plane and register the join command (join_command, token, ca_cert_hash) for the workers; reported ok, never changed. Use with no_log.',
   schema: joinCommandSchema,
   idempotent: true,
-  probeOutputSecret: false,
   probe: probeJoinCommand,
   plan: planJoinCommand,
 });
