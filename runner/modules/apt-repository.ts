@@ -4,6 +4,7 @@
 
 import { posix } from 'node:path';
 
+import { aptUpdateStep } from './apt.ts';
 import { defineModule } from './define.ts';
 import { interpretWrite, managedFileProbe, planManagedFile, type FilePlan } from './files.ts';
 import { remotePath } from './schema-parts.ts';
@@ -147,7 +148,7 @@ function planAbsent(args: AptRepositoryArgs, lines: Map<string, string>): Plan {
   const present = paths.filter((path, index) => parseFileState(lines.get(index === 0 ? 'src' : 'key')).type !== 'absent');
   if (present.length === 0) return { status: 'ok', reason: `${paths.join(' and ')} ${paths.length === 1 ? 'is' : 'are'} already absent` };
   const steps: Step[] = [{ description: `remove ${present.join(', ')}`, script: `rm -f ${present.map(shellQuote).join(' ')}\n` }];
-  if (args.update_cache !== false) steps.push({ description: 'apt-get update', script: 'DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update\n' });
+  if (args.update_cache !== false) steps.push(aptUpdateStep());
   return {
     status: 'change',
     summary: `remove ${present.join(', ')}`,
@@ -206,7 +207,7 @@ function planRepository(args: AptRepositoryArgs, probed: ProbeOutput): Plan {
   if (steps.length === 0) return { status: 'ok', reason: reasons.join('; ') };
 
   const update = args.update_cache !== false;
-  if (update) steps.push({ description: 'apt-get update', script: 'DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 update\n' });
+  if (update) steps.push(aptUpdateStep());
   return {
     status: 'change',
     summary: `${summaries.join('; ')}${update ? '; apt-get update' : ''}`,

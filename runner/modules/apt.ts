@@ -91,7 +91,7 @@ function probeApt(args: AptArgs): Probe {
   }
   if (args.update_cache) {
     lines.push(
-      'op_m=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo none)',
+      `op_m=$(stat -c %Y ${UPDATE_STAMP} 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo none)`,
       'printf \'cache-mtime %s\\n\' "$op_m"',
       'printf \'now %s\\n\' "$(date +%s)"',
     );
@@ -116,8 +116,17 @@ function cacheAge(lines: Map<string, string>): number | undefined {
   return Number.isFinite(mtime) && Number.isFinite(now) ? Math.max(0, now - mtime) : undefined;
 }
 
-function updateStep(): Step {
-  return { description: 'apt-get update', script: `${APT_GET} update\n` };
+/** Stamp file whose mtime `cache_valid_time` compares against. */
+export const UPDATE_STAMP = '/var/lib/apt/periodic/update-success-stamp';
+
+/**
+ * Build the step that updates the package lists. An update that fetches
+ * nothing new may leave the mtime of /var/lib/apt/lists alone, so the step
+ * touches the stamp itself.
+ */
+export function aptUpdateStep(): Step {
+  const stamp = `mkdir -p /var/lib/apt/periodic && touch ${UPDATE_STAMP}`;
+  return { description: 'apt-get update', script: `${APT_GET} update\n${stamp}\n` };
 }
 
 /** Report a change unless apt-get printed that it did nothing ("0 upgraded, 0 newly installed, 0 to remove"). */
@@ -179,7 +188,7 @@ function planApt(args: AptArgs, probed: ProbeOutput): Plan {
     return {
       status: 'change',
       summary: age === undefined ? 'update the apt cache' : `update the apt cache (${age} s old)`,
-      steps: [updateStep()],
+      steps: [aptUpdateStep()],
       affects: 'everything',
       interpret: interpretApt('apt-get update', true),
     };
@@ -198,7 +207,7 @@ function planApt(args: AptArgs, probed: ProbeOutput): Plan {
 
   const words = pending.map((spec) => shellQuote(spec.version === undefined ? spec.name : `${spec.name}=${spec.version}`)).join(' ');
   const names = pending.map((spec) => (spec.version === undefined ? spec.name : `${spec.name}=${spec.version}`)).join(', ');
-  const steps: Step[] = needsUpdate ? [updateStep()] : [];
+  const steps: Step[] = needsUpdate ? [aptUpdateStep()] : [];
   let summary: string;
   if (state === 'absent') {
     steps.push({ description: `remove ${names}`, script: `${APT_GET} ${args.purge ? 'purge' : 'remove'} ${words}\n` });

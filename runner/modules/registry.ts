@@ -8,8 +8,12 @@ import { assertModule, debugModule, failModule, setFactModule } from './controll
 import { copyModule } from './copy.ts';
 import { renderModuleDocs } from './docs.ts';
 import { fileModule } from './file.ts';
+import { kubernetesModules } from './kubernetes/index.ts';
 import { lineInFileModule } from './lineinfile.ts';
 import { modprobeModule } from './modprobe.ts';
+import { nftablesConfirmModule, nftablesTableModule } from './nftables/table.ts';
+import { onionKeysModule } from './onion/onion-keys.ts';
+import { onionReachableModule, sshLoginCheckModule } from './onion/onion-reachable.ts';
 import { fetchModule, slurpModule } from './slurp.ts';
 import { statModule } from './stat.ts';
 import { sysctlModule } from './sysctl.ts';
@@ -18,7 +22,8 @@ import { templateModule } from './template.ts';
 import type { ModuleDefinition } from './types.ts';
 import { waitForModule } from './wait-for.ts';
 
-const MODULES: ModuleDefinition[] = [
+/** The general-purpose modules, named and shaped after Ansible's. */
+const CORE_MODULES: ModuleDefinition[] = [
   aptModule,
   aptRepositoryModule,
   assertModule,
@@ -42,7 +47,22 @@ const MODULES: ModuleDefinition[] = [
   waitForModule,
 ];
 
-const BY_NAME = new Map(MODULES.map((module) => [module.name, module]));
+/** Modules written for the shipped roles (tor, sshd-onion, nftables, Kubernetes). */
+const ROLE_MODULES: ModuleDefinition[] = [
+  ...kubernetesModules,
+  nftablesConfirmModule,
+  nftablesTableModule,
+  onionKeysModule,
+  onionReachableModule,
+  sshLoginCheckModule,
+];
+
+const BY_NAME = new Map([...CORE_MODULES, ...ROLE_MODULES].map((module) => [module.name, module]));
+
+/** Names of the general-purpose modules, sorted. */
+export function coreModuleNames(): string[] {
+  return CORE_MODULES.map((module) => module.name).sort();
+}
 
 /** Look up the module a task names; undefined for an unknown name. */
 export function getModule(name: string): ModuleDefinition | undefined {

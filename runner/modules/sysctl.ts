@@ -103,18 +103,39 @@ function probeSysctl(args: SysctlArgs): Probe {
   return { script, reads: [file, procPath(args.name)] };
 }
 
-function interpretSysctl(what: string): (result: RunResult) => Outcome {
+const liveHint = "A container shares its host's kernel: set it on the container's host, or set live: 'try' to keep only the file.";
+
+/**
+ * Interpret an apply that may set the live value. With `live: try` the
+ * step prints `live-failed MESSAGE` instead of failing, and the task counts
+ * as changed only if the file changed.
+ */
+function interpretSysctl(args: SysctlArgs, fileChanged: boolean): (result: RunResult) => Outcome {
   return (result) => {
-    if (result.exitCode === 0) return { changed: true };
-    return { changed: false, failed: `${what} failed (exit ${result.exitCode}): ${stderrTail(result.stderr, 10)}` };
+    if (result.exitCode !== 0) {
+      const detail = stderrTail(result.stderr, 10);
+      const hint = /sysctl/.test(detail) ? ` ${liveHint}` : '';
+      return { changed: false, failed: `setting ${args.name} failed (exit ${result.exitCode}): ${detail}.${hint}` };
+    }
+    const failedLine = result.stdout.toString('utf8').split('\n').find((line) => line.startsWith('live-failed'));
+    if (failedLine === undefined) return { changed: true };
+    const reason = `the kernel rejected the live value (${failedLine.slice('live-failed'.length).trim()}), left as it is (live: try)`;
+    return { changed: fileChanged, reason };
   };
 }
 
 function readonlyMessage(name: string, live: string, wanted: string): string {
-  return (
-    `cannot set ${name} live: ${procPath(name)} is read-only here (live value ${live}, wanted ${wanted}). ` +
-    "A container shares its host's kernel: set it on the container's host, or set live: 'try' to keep only the file."
-  );
+  return `cannot set ${name} live: ${procPath(name)} is read-only here (live value ${live}, wanted ${wanted}). ${liveHint}`;
+}
+
+/** Build the step that sets the live value; under `live: try` a rejection is printed, not raised. */
+function liveStep(args: SysctlArgs, wanted: string): Step {
+  const assignment = shellQuote(`${args.name}=${wanted}`);
+  const script =
+    args.live === 'try'
+      ? `if ! op_e=$(sysctl -q -w ${assignment} 2>&1); then printf 'live-failed %s\\n' "$op_e"; fi\n`
+      : `sysctl -q -w ${assignment}\n`;
+  return { description: `set ${args.name} live`, script };
 }
 
 function planSysctl(args: SysctlArgs, probed: ProbeOutput): Plan {
@@ -149,7 +170,7 @@ function planSysctl(args: SysctlArgs, probed: ProbeOutput): Plan {
     if (live === wanted) {
       reasons.push(`live value is already ${live}`);
     } else if (access === 'writable') {
-      steps.push({ description: `set ${args.name} live`, script: `sysctl -q -w ${shellQuote(`${args.name}=${wanted}`)}\n` });
+      steps.push(liveStep(args, wanted));
       parts.push(`set live ${args.name} ${live} -> ${wanted}`);
       affects.push(procPath(args.name));
     } else if (args.live === 'try') {
@@ -167,7 +188,7 @@ function planSysctl(args: SysctlArgs, probed: ProbeOutput): Plan {
     diff: filePlan.kind === 'change' ? filePlan.diff : `${args.name}: live value -> ${normalizeValue(args.value ?? '')}\n`,
     steps,
     affects,
-    interpret: filePlan.kind === 'change' && steps.length === 1 ? interpretWrite(`writing ${file}`) : interpretSysctl(`setting ${args.name}`),
+    interpret: filePlan.kind === 'change' && steps.length === 1 ? interpretWrite(`writing ${file}`) : interpretSysctl(args, filePlan.kind === 'change'),
   };
 }
 

@@ -5,6 +5,7 @@ import test from 'ava';
 
 import { blockInFileModule } from '../../runner/modules/blockinfile.ts';
 import { lineInFileModule } from '../../runner/modules/lineinfile.ts';
+import { sysctlModule } from '../../runner/modules/sysctl.ts';
 import type { ModuleDefinition } from '../../runner/modules/types.ts';
 import type { Connection } from '../../runner/transport/types.ts';
 import { applyPlan, connectLocal, makeTempDir, probeAndPlan } from './helpers.ts';
@@ -66,4 +67,16 @@ test('blockinfile inserts, updates, removes', async (t) => {
   await converge(t, blockInFileModule, { path, state: 'absent' });
   t.is(await readFile(path, 'utf8'), 'SocksPort 0\n');
   t.deepEqual(await readdir(dir.path), ['torrc']);
+});
+
+test('sysctl file converges without live', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const path = join(dir.path, '99-onionplay.conf');
+  await writeFile(path, '# kept\nvm.swappiness=60\nvm.swappiness = 30\n');
+  const args = { name: 'vm.swappiness', value: 10, sysctl_file: path, live: false };
+  await converge(t, sysctlModule, args);
+  t.is(await readFile(path, 'utf8'), '# kept\nvm.swappiness = 10\n');
+  await converge(t, sysctlModule, { ...args, state: 'absent' });
+  t.is(await readFile(path, 'utf8'), '# kept\n');
 });

@@ -1,7 +1,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import test from 'ava';
 
-import { allModules, getModule, moduleDocs, moduleNames } from '../../runner/modules/registry.ts';
+import { allModules, coreModuleNames, getModule, moduleDocs, moduleNames } from '../../runner/modules/registry.ts';
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, strictRequired: false });
 
@@ -13,7 +13,7 @@ function validator(name: string): (args: unknown) => boolean {
 }
 
 test('registry lists every module', (t) => {
-  t.deepEqual(moduleNames(), [
+  t.deepEqual(coreModuleNames(), [
     'apt',
     'apt_repository',
     'assert',
@@ -36,6 +36,8 @@ test('registry lists every module', (t) => {
     'template',
     'wait_for',
   ]);
+  for (const name of coreModuleNames()) t.true(moduleNames().includes(name), name);
+  t.is(new Set(allModules().map((module) => module.name)).size, allModules().length, 'module names are unique');
   t.is(getModule('nope'), undefined);
   for (const module of allModules()) {
     t.true(module.description.length > 0, `${module.name} has a description`);

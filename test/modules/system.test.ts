@@ -33,3 +33,19 @@ test('modprobe failure names the fix', (t) => {
   t.regex(outcome.failed ?? '', /^modprobe br_netfilter failed \(exit 1\): modprobe: FATAL/);
   t.regex(outcome.failed ?? '', /run "modprobe br_netfilter" on the container's host/);
 });
+
+test('sysctl try tolerates a rejected write', (t) => {
+  const row = sysctlRows.find((candidate) => candidate.name === 'sysctl writes file and live value');
+  if (!row) return t.fail('row missing');
+  const strict = planRow(row);
+  const failed = interpret(strict, '', 'sysctl: permission denied on key "net.ipv4.ip_forward"\n', 255);
+  t.regex(failed.failed ?? '', /^setting net\.ipv4\.ip_forward failed \(exit 255\): sysctl: permission denied/);
+  t.regex(failed.failed ?? '', /set it on the container's host/);
+
+  const tolerant = planRow({ ...row, args: { ...row.args, live: 'try' } });
+  if (tolerant.status !== 'change') return t.fail('expected a change');
+  t.regex(tolerant.steps.map((step) => step.script).join(''), /if ! op_e=\$\(sysctl -q -w net\.ipv4\.ip_forward=1 2>&1\); then printf 'live-failed %s\\n' "\$op_e"; fi/);
+  const outcome = interpret(tolerant, 'live-failed sysctl: permission denied\n', '', 0);
+  t.true(outcome.changed);
+  t.is(outcome.reason, 'the kernel rejected the live value (sysctl: permission denied), left as it is (live: try)');
+});

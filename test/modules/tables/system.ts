@@ -50,7 +50,7 @@ export const aptRows: PlanRow[] = [
     module: aptModule,
     args: { name: 'torsocks', update_cache: true, cache_valid_time: 3600 },
     stdout: `pkg:torsocks not-installed\n${staleCache}`,
-    expect: { status: 'change', summary: 'update the apt cache, then install torsocks', steps: [' update\n', ' install torsocks'] },
+    expect: { status: 'change', summary: 'update the apt cache, then install torsocks', steps: [' update\n', 'touch /var/lib/apt/periodic/update-success-stamp', ' install torsocks'] },
   },
   {
     name: 'apt skips update for a fresh cache',
@@ -169,7 +169,7 @@ export const aptRepositoryRows: PlanRow[] = [
       status: 'change',
       summary: 'create /etc/apt/keyrings/tor.asc (76 B, mode 0644); create /etc/apt/sources.list.d/tor.sources (130 B, mode 0644); apt-get update',
       affects: 'everything',
-      steps: ['mkdir -p /etc/apt/keyrings', 'mv -fT "$op_t" /etc/apt/keyrings/tor.asc', 'mv -fT "$op_t" /etc/apt/sources.list.d/tor.sources', 'apt-get -q -o DPkg::Lock::Timeout=300 update'],
+      steps: ['mkdir -p /etc/apt/keyrings', 'mv -fT "$op_t" /etc/apt/keyrings/tor.asc', 'mv -fT "$op_t" /etc/apt/sources.list.d/tor.sources', 'apt-get -q -y -o DPkg::Lock::Timeout=300'],
       diff: /\+Signed-By: \/etc\/apt\/keyrings\/tor\.asc\n/,
     },
   },
