@@ -1,6 +1,7 @@
 // Command line of the lab: npm run lab -- up [--hosts N] | down [--purge] | status
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST_COUNT, MAX_HOST_COUNT } from './config.ts';
+import { downIfUnused } from './helper.ts';
 import { down, status, up } from './lab.ts';
 
 const USAGE = `usage: npm run lab -- COMMAND [OPTIONS]
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       hosts: { type: 'string' },
       purge: { type: 'boolean' },
+      'if-unused': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -40,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'down':
-      await down({ purge: values.purge });
+      // --if-unused is for the test helper: stop a lab that tests started once no test uses it.
+      if (values['if-unused']) await downIfUnused();
+      else await down({ purge: values.purge });
       return 0;
     case 'status':
       return (await status()) ? 0 : 3;

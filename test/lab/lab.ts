@@ -424,3 +424,78 @@ export async function status(): Promise<boolean> {
   process.stdout.write(`${lines.join('\n')}\n`);
   return healthy;
 }
+
+/** True when the supervisor, every tor and every host recorded in the state file are alive. */
+export function labHealthy(state: LabState | undefined = readState()): boolean {
+  if (!state || !supervisorRunning(state) || Object.keys(state.hosts).length === 0) return false;
+  const running = children();
+  const tors = [...relayNodes().map((node) => node.nickname), 'labclient', 'labonion'];
+  if (!tors.every((name) => running[name] !== undefined && isAlive(running[name]))) return false;
+  return Object.values(state.hosts).every(hostRunning);
+}
+
+function requireHost(state: LabState, name: string): HostState {
+  const host = state.hosts[name];
+  if (!host) throw new Error(`no lab host named "${name}"; hosts: ${Object.keys(state.hosts).join(', ')}`);
+  return host;
+}
+
+/** Powers one host off and keeps its disk, so `startHostByName` boots it again as it was. */
+export async function stopHostByName(name: string): Promise<void> {
+  requireRoot();
+  await withLock(async () => {
+    const state = readState();
+    if (!state) throw new Error('the lab is not up');
+    const host = requireHost(state, name);
+    await stopHost(host, false);
+    writeState(state);
+  });
+}
+
+async function bootHost(name: string, fresh: boolean): Promise<void> {
+  requireRoot();
+  await withLock(async () => {
+    const context = await labContext();
+    const { state } = context;
+    const host = requireHost(state, name);
+    const spec = context.specs.find((s) => s.name === name);
+    if (!spec) throw new Error(`host ${name} is not in the lab's host list`);
+    if (hostRunning(host) || host.cgroups.length > 0) await stopHost(host, fresh);
+    else if (fresh) fs.rmSync(host.hostDir, { recursive: true, force: true });
+    if (fresh) host.rootfs = await ensureRootfs();
+    await startHost(host, spec, context.files, fresh, (changed) => {
+      state.hosts[name] = changed;
+      writeState(state);
+    });
+    writeKnownHosts(state);
+  });
+}
+
+/** Boots a stopped host with the disk it had. */
+export function startHostByName(name: string): Promise<void> {
+  return bootHost(name, false);
+}
+
+/** Replaces a host by a fresh one: a new empty overlay, new host keys and machine id. */
+export function rebuildHostByName(name: string): Promise<void> {
+  return bootHost(name, true);
+}
+
+/** Ends the controller's Tor client by PID; the supervisor starts it again. Waits until it has bootstrapped. */
+export async function restartClientTor(timeoutMs = 60_000): Promise<void> {
+  const old = children().labclient;
+  if (!old || !isAlive(old)) throw new Error('the lab Tor client is not running');
+  await terminate([old], 'SIGTERM', 5000);
+  await waitFor('the supervisor to start the Tor client again', 15_000, () => {
+    const current = children().labclient;
+    return current && current.pid !== old.pid && isAlive(current) ? true : undefined;
+  });
+  await waitFor('the restarted Tor client to bootstrap', timeoutMs, clientBootstrapped, 250);
+}
+
+/** Runs argv inside a running host, entering its namespaces; never throws on a non-zero exit. */
+export async function hostExec(name: string, argv: string[], input?: string) {
+  const state = readState();
+  if (!state) throw new Error('the lab is not up');
+  return execInHost(requireHost(state, name), argv, input);
+}
