@@ -2,7 +2,8 @@
 // onion service keys this way, so no reason, summary or message ever
 // contains the content, only its size and sha256.
 
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import { isText } from './diff.ts';
@@ -134,14 +135,14 @@ async function prepareFetch(args: FetchArgs, context: ModuleContext): Promise<Fe
 }
 
 /** Write a local file atomically with mode 0600: a temporary file in the same directory, then a rename. */
-export async function writeLocalFile(path: string, bytes: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+export function writeLocalFile(path: string, bytes: Buffer): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.onionplay-${process.pid}-${Date.now()}`;
   try {
-    await writeFile(temporary, bytes, { mode: 0o600, flag: 'wx' });
-    await rename(temporary, path);
+    writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     throw error;
   }
 }
@@ -165,11 +166,16 @@ function planFetch(args: FetchArgs, probed: ProbeOutput): Plan {
     steps: [],
     affects: [],
     result: { dest: localPath, sha256: read.sha256 },
-    // An executor that ignores controllerApply reports this failure instead
-    // of a change that never reached the local disk.
-    interpret: () => ({ changed: false, failed: `internal error: the executor did not run the controller step that writes ${localPath}` }),
-    controllerApply: async () => {
-      await writeLocalFile(localPath, bytes);
+    // Nothing runs on the host because the probe already sent the bytes.
+    // The local write happens when the executor interprets the empty apply.
+    // In check mode no apply runs, so nothing is written.
+    interpret: (result) => {
+      if (result.exitCode !== 0) return { changed: false, failed: `fetching ${args.src} failed (exit ${result.exitCode})` };
+      try {
+        writeLocalFile(localPath, bytes);
+      } catch (error) {
+        return { changed: false, failed: `writing ${localPath} failed: ${(error as Error).message}` };
+      }
       return { changed: true, result: { dest: localPath, sha256: read.sha256 } };
     },
   };

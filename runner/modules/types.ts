@@ -71,12 +71,6 @@ export type Plan =
        * change is reported as "would change" and skipped.
        */
       outputNeeded?: boolean;
-      /**
-       * Work done on the controller after the remote steps succeeded (`fetch`
-       * writing its local copy). Not run in check mode. Its outcome replaces
-       * the one of `interpret`.
-       */
-      controllerApply?: () => Promise<Outcome>;
       result?: Record<string, unknown>;
       facts?: Record<string, unknown>;
     }

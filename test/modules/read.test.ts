@@ -75,9 +75,8 @@ test('fetch writes local file with mode 0600', async (t) => {
   const context = fakeContext();
   const first = await probeAndPlan(connection, fetchModule, args, context);
   t.is(first.plan.status, 'change');
-  if (first.plan.status !== 'change' || !first.plan.controllerApply) return t.fail('expected a controller apply');
-  t.false(first.plan.summary.includes('\u0001'));
-  const outcome = await first.plan.controllerApply();
+  t.false(first.plan.status === 'change' && first.plan.summary.includes('\u0001'));
+  const outcome = await applyPlan(connection, first.plan);
   t.true(outcome.changed);
   const written = join(local.path, 'local', src);
   t.deepEqual(await readFile(written), Buffer.from([1, 2, 3, 0, 250]));
@@ -96,8 +95,7 @@ test('fetch flat writes dest itself', async (t) => {
   await writeFile(src, 'x.onion\n');
   const dest = join(local.path, 'sub', 'hostname');
   const first = await probeAndPlan(connection, fetchModule, { src, dest, flat: true });
-  if (first.plan.status !== 'change' || !first.plan.controllerApply) return t.fail('expected a controller apply');
-  await first.plan.controllerApply();
+  await applyPlan(connection, first.plan);
   t.is(await readFile(dest, 'utf8'), 'x.onion\n');
 });
 
