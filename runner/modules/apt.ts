@@ -146,6 +146,53 @@ function describe(spec: PackageSpec, installed: Installed): string {
   return `${spec.name} ${installed.version ?? ''}`.trim();
 }
 
+/**
+ * Split the named packages into those that need apt-get and the
+ * descriptions of those already as wanted ("tor 0.4.9.11-0+deb12u1").
+ */
+function classifyPackages(
+  args: AptArgs,
+  specs: PackageSpec[],
+  lines: Map<string, string>,
+  needsUpdate: boolean,
+): { pending: PackageSpec[]; satisfied: string[] } | { failed: string } {
+  const state = args.state ?? 'present';
+  const pending: PackageSpec[] = [];
+  const satisfied: string[] = [];
+  for (const spec of specs) {
+    const installed = parseInstalled(lines.get(`pkg:${spec.name}`));
+    const isInstalled = installed.status === 'installed';
+    if (state === 'absent') {
+      const leftovers = args.purge === true && installed.status === 'config-files';
+      if (isInstalled || leftovers) pending.push(spec);
+      else satisfied.push(spec.name);
+      continue;
+    }
+    if (state === 'latest') {
+      const candidate = lines.get(`candidate:${spec.name}`);
+      const hasCandidate = candidate !== undefined && candidate !== '(none)';
+      if (!hasCandidate && !needsUpdate) {
+        return { failed: `package ${spec.name} has no installation candidate. Check its name and the apt sources, or set update_cache: true.` };
+      }
+      // After an update the candidate may change, so the install runs and apt-get's output decides.
+      if (!hasCandidate || !isInstalled || installed.version !== candidate || needsUpdate) pending.push(spec);
+      else satisfied.push(describe(spec, installed));
+      continue;
+    }
+    if (!isInstalled || (spec.version !== undefined && installed.version !== spec.version)) pending.push(spec);
+    else satisfied.push(describe(spec, installed));
+  }
+  return { pending, satisfied };
+}
+
+function satisfiedReason(state: NonNullable<AptArgs['state']>, satisfied: string[], freshCacheAge: number | undefined): string {
+  const list = satisfied.join(', ');
+  if (state === 'absent') return `${list} ${satisfied.length === 1 ? 'is' : 'are'} not installed`;
+  if (state === 'present') return `${list} already installed`;
+  const cache = freshCacheAge === undefined ? '' : ` (apt cache ${freshCacheAge} s old)`;
+  return `${list} already at the candidate version${cache}`;
+}
+
 function planApt(args: AptArgs, probed: ProbeOutput): Plan {
   const failure = probeFailure(probed, 'packages');
   if (failure) return failure;
@@ -157,31 +204,9 @@ function planApt(args: AptArgs, probed: ProbeOutput): Plan {
   const cacheFresh = args.update_cache === true && args.cache_valid_time !== undefined && age !== undefined && age <= args.cache_valid_time;
   const needsUpdate = args.update_cache === true && !cacheFresh;
 
-  const pending: PackageSpec[] = [];
-  const satisfied: string[] = [];
-  for (const spec of specs) {
-    const installed = parseInstalled(lines.get(`pkg:${spec.name}`));
-    const isInstalled = installed.status === 'installed';
-    if (state === 'absent') {
-      const leftovers = args.purge === true && installed.status === 'config-files';
-      if (isInstalled || leftovers) pending.push(spec);
-      else satisfied.push(spec.name);
-    } else if (state === 'latest') {
-      const candidate = lines.get(`candidate:${spec.name}`);
-      if (candidate === undefined || candidate === '(none)') {
-        if (!needsUpdate) return { status: 'failed', message: `package ${spec.name} has no installation candidate. Check its name and the apt sources, or set update_cache: true.` };
-        pending.push(spec);
-      } else if (!isInstalled || installed.version !== candidate || needsUpdate) {
-        pending.push(spec);
-      } else {
-        satisfied.push(describe(spec, installed));
-      }
-    } else if (!isInstalled || (spec.version !== undefined && installed.version !== spec.version)) {
-      pending.push(spec);
-    } else {
-      satisfied.push(describe(spec, installed));
-    }
-  }
+  const classified = classifyPackages(args, specs, lines, needsUpdate);
+  if ('failed' in classified) return { status: 'failed', message: classified.failed };
+  const { pending, satisfied } = classified;
 
   if (specs.length === 0) {
     if (!needsUpdate) return { status: 'ok', reason: `apt cache is ${age} s old, within cache_valid_time ${args.cache_valid_time} s` };
@@ -194,16 +219,7 @@ function planApt(args: AptArgs, probed: ProbeOutput): Plan {
     };
   }
 
-  if (pending.length === 0) {
-    const list = satisfied.join(', ');
-    const reason =
-      state === 'absent'
-        ? `${list} ${satisfied.length === 1 ? 'is' : 'are'} not installed`
-        : state === 'latest'
-          ? `${list} already at the candidate version${cacheFresh ? ` (apt cache ${age} s old)` : ''}`
-          : `${list} already installed`;
-    return { status: 'ok', reason };
-  }
+  if (pending.length === 0) return { status: 'ok', reason: satisfiedReason(state, satisfied, cacheFresh ? age : undefined) };
 
   const words = pending.map((spec) => shellQuote(spec.version === undefined ? spec.name : `${spec.name}=${spec.version}`)).join(' ');
   const names = pending.map((spec) => (spec.version === undefined ? spec.name : `${spec.name}=${spec.version}`)).join(', ');

@@ -65,6 +65,92 @@ function interpretSystemd(what: string): (result: RunResult) => Outcome {
 }
 
 const RUNNING = new Set(['active', 'activating', 'reloading']);
+const NOT_ENABLEABLE = new Set(['static', 'indirect', 'generated', 'transient']);
+
+/** The probed state of one unit. */
+interface UnitState {
+  unit: string;
+  load: string;
+  active: string;
+  fileState: string;
+  needReload: boolean;
+  masked: boolean;
+}
+
+/** The steps planned so far and the facts that needed none. */
+class UnitPlan {
+  readonly steps: Step[] = [];
+  readonly actions: string[] = [];
+  readonly facts: string[] = [];
+
+  add(command: string, action: string): void {
+    this.steps.push({ description: action, script: `${command}\n` });
+    this.actions.push(action);
+  }
+}
+
+function parseUnit(name: string, lines: Map<string, string>): UnitState {
+  const load = lines.get('LoadState') ?? 'unknown';
+  const fileState = lines.get('UnitFileState') ?? '';
+  return {
+    unit: unitName(name),
+    load,
+    active: lines.get('ActiveState') ?? 'unknown',
+    fileState,
+    needReload: lines.get('NeedDaemonReload') === 'yes',
+    masked: load === 'masked' || fileState === 'masked' || fileState === 'masked-runtime',
+  };
+}
+
+function planMasking(args: SystemdArgs, state: UnitState, plan: UnitPlan): string | undefined {
+  const quoted = shellQuote(state.unit);
+  if (args.masked === true) {
+    if (args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true) {
+      return `${state.unit} cannot be masked and ${args.state ?? 'enabled'} at once. Drop one of the two.`;
+    }
+    if (state.masked) plan.facts.push('masked');
+    else plan.add(`systemctl mask ${quoted}`, 'mask');
+  } else if (args.masked === false) {
+    if (state.masked) plan.add(`systemctl unmask ${quoted}`, 'unmask');
+    else plan.facts.push('not masked');
+  } else if (state.masked && (args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true)) {
+    return `${state.unit} is masked, so it cannot be ${args.state ?? 'enabled'}. Set masked: false to unmask it.`;
+  }
+  return undefined;
+}
+
+function planEnabling(enabled: boolean, state: UnitState, notFound: boolean, plan: UnitPlan): void {
+  const quoted = shellQuote(state.unit);
+  const isEnabled = state.fileState === 'enabled' || state.fileState === 'enabled-runtime' || state.fileState === 'alias';
+  if (NOT_ENABLEABLE.has(state.fileState)) plan.facts.push(`${state.fileState} (cannot be enabled or disabled)`);
+  else if (enabled && !isEnabled) plan.add(`systemctl enable ${quoted}`, 'enable');
+  else if (!enabled && isEnabled) plan.add(`systemctl disable ${quoted}`, 'disable');
+  else if (enabled) plan.facts.push('enabled');
+  else plan.facts.push(notFound ? 'not installed' : 'disabled');
+}
+
+function planActiveState(wanted: SystemdArgs['state'], state: UnitState, notFound: boolean, plan: UnitPlan): void {
+  const quoted = shellQuote(state.unit);
+  const running = RUNNING.has(state.active);
+  switch (wanted) {
+    case 'started':
+      if (running && !state.masked) plan.facts.push(state.active);
+      else plan.add(`systemctl start ${quoted}`, 'start');
+      break;
+    case 'stopped':
+      if (running) plan.add(`systemctl stop ${quoted}`, 'stop');
+      else plan.facts.push(notFound ? 'not loaded' : state.active);
+      break;
+    case 'restarted':
+      plan.add(`systemctl restart ${quoted}`, 'restart');
+      break;
+    case 'reloaded':
+      plan.add(`systemctl ${running ? 'reload' : 'start'} ${quoted}`, running ? 'reload' : 'start');
+      break;
+    case undefined:
+      break;
+  }
+}
 
 function planSystemd(args: SystemdArgs, probed: ProbeOutput): Plan {
   if (args.name === undefined) {
@@ -84,79 +170,32 @@ function planSystemd(args: SystemdArgs, probed: ProbeOutput): Plan {
     return { status: 'failed', message: `systemctl does not work on this host (${unavailable.replace(/^none ?/, '') || 'no systemd'}). The host must run systemd as its init.` };
   }
 
-  const unit = unitName(args.name);
-  const quoted = shellQuote(unit);
-  const load = lines.get('LoadState') ?? 'unknown';
-  const active = lines.get('ActiveState') ?? 'unknown';
-  const fileState = lines.get('UnitFileState') ?? '';
-  const needReload = lines.get('NeedDaemonReload') === 'yes';
-  const isMasked = load === 'masked' || fileState === 'masked' || fileState === 'masked-runtime';
+  const state = parseUnit(args.name, lines);
+  const plan = new UnitPlan();
+  const reloads = args.daemon_reload === true && (state.needReload || state.load === 'not-found');
+  if (reloads) plan.add('systemctl daemon-reload', 'reload unit files');
 
-  const steps: Step[] = [];
-  const actions: string[] = [];
-  const facts: string[] = [];
-  const add = (command: string, what: string): void => {
-    steps.push({ description: what, script: `${command}\n` });
-    actions.push(what);
-  };
+  const conflict = planMasking(args, state, plan);
+  if (conflict) return { status: 'failed', message: conflict };
 
-  if (args.daemon_reload && (needReload || load === 'not-found')) add('systemctl daemon-reload', 'reload unit files');
-
-  if (args.masked === true) {
-    if (args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true) {
-      return { status: 'failed', message: `${unit} cannot be masked and ${args.state ?? 'enabled'} at once. Drop one of the two.` };
-    }
-    if (isMasked) facts.push('masked');
-    else add(`systemctl mask ${quoted}`, 'mask');
-  } else if (args.masked === false) {
-    if (isMasked) add(`systemctl unmask ${quoted}`, 'unmask');
-    else facts.push('not masked');
-  }
-
-  const notFound = load === 'not-found' && !(args.daemon_reload && steps.length > 0);
+  // A unit not found may appear once daemon-reload has read a new unit file.
+  const notFound = state.load === 'not-found' && !reloads;
   const needsUnit = args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true;
   if (notFound && needsUnit) {
-    return { status: 'failed', message: `unit ${unit} not found. Install the package that provides it, or write its unit file and set daemon_reload: true.` };
+    return { status: 'failed', message: `unit ${state.unit} not found. Install the package that provides it, or write its unit file and set daemon_reload: true.` };
   }
+  if (args.enabled !== undefined && args.masked !== true) planEnabling(args.enabled, state, notFound, plan);
+  planActiveState(args.state, state, notFound, plan);
 
-  if (args.enabled !== undefined && !(args.masked === true)) {
-    const enabled = fileState === 'enabled' || fileState === 'enabled-runtime' || fileState === 'alias';
-    if (fileState === 'static' || fileState === 'indirect' || fileState === 'generated' || fileState === 'transient') {
-      facts.push(`${fileState} (cannot be enabled or disabled)`);
-    } else if (args.enabled && !enabled) add(`systemctl enable ${quoted}`, 'enable');
-    else if (!args.enabled && enabled) add(`systemctl disable ${quoted}`, 'disable');
-    else if (args.enabled) facts.push('enabled');
-    else facts.push(notFound ? 'not installed' : 'disabled');
+  if (plan.steps.length === 0) {
+    return { status: 'ok', reason: `${state.unit} is ${plan.facts.length > 0 ? plan.facts.join(' and ') : state.load}` };
   }
-
-  switch (args.state) {
-    case 'started':
-      if (RUNNING.has(active) && !isMasked) facts.push(active);
-      else add(`systemctl start ${quoted}`, 'start');
-      break;
-    case 'stopped':
-      if (RUNNING.has(active)) add(`systemctl stop ${quoted}`, 'stop');
-      else facts.push(notFound ? 'not loaded' : active);
-      break;
-    case 'restarted':
-      add(`systemctl restart ${quoted}`, 'restart');
-      break;
-    case 'reloaded':
-      add(`systemctl ${RUNNING.has(active) ? 'reload' : 'start'} ${quoted}`, RUNNING.has(active) ? 'reload' : 'start');
-      break;
-    case undefined:
-      break;
-  }
-
-  if (steps.length === 0) {
-    return { status: 'ok', reason: `${unit} is ${facts.length > 0 ? facts.join(' and ') : load}` };
-  }
-  const summary = `${actions.join(', ')} ${unit}`;
+  const summary = `${plan.actions.join(', ')} ${state.unit}`;
   return {
     status: 'change',
     summary,
-    diff: `${unit}: ${active}${fileState ? `, ${fileState}` : ''} -> ${actions.join(', ')}\n`,
-    steps,
+    diff: `${state.unit}: ${state.active}${state.fileState ? `, ${state.fileState}` : ''} -> ${plan.actions.join(', ')}\n`,
+    steps: plan.steps,
     affects: 'everything',
     interpret: interpretSystemd(summary),
   };

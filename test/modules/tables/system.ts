@@ -95,6 +95,13 @@ export const aptRows: PlanRow[] = [
     expect: { status: 'ok', reason: 'tor 0.4.9.11-0+deb12u1 already at the candidate version' },
   },
   {
+    name: 'apt latest with a fresh cache',
+    module: aptModule,
+    args: { name: 'tor', state: 'latest', update_cache: true, cache_valid_time: 3600 },
+    stdout: `${tor}candidate:tor 0.4.9.11-0+deb12u1\n${freshCache}`,
+    expect: { status: 'ok', reason: 'tor 0.4.9.11-0+deb12u1 already at the candidate version (apt cache 600 s old)' },
+  },
+  {
     name: 'apt latest upgrades',
     module: aptModule,
     args: { name: 'tor', state: 'latest' },
@@ -344,6 +351,13 @@ export const systemdRows: PlanRow[] = [
     args: { name: 'tor', masked: true, state: 'started' },
     stdout: unit('loaded', 'active', 'enabled'),
     expect: { status: 'failed', message: 'tor.service cannot be masked and started at once. Drop one of the two.' },
+  },
+  {
+    name: 'systemd masked unit cannot start',
+    module: systemdModule,
+    args: { name: 'tor', state: 'started' },
+    stdout: unit('masked', 'inactive', 'masked'),
+    expect: { status: 'failed', message: 'tor.service is masked, so it cannot be started. Set masked: false to unmask it.' },
   },
   {
     name: 'systemd static unit cannot be enabled',
