@@ -51,7 +51,7 @@ function probeCni(args: CniConfigCheckArgs): Probe {
   const script = [
     `if [ -d ${dir} ]; then`,
     "  echo 'dir present'",
-    `  for op_f in ${dir}/* ${dir}/.[!.]*; do [ -e "$op_f" ] && printf 'file:%s\\n' "\${op_f##*/}"; done`,
+    `  for op_f in ${dir}/* ${dir}/.[!.]*; do if [ -e "$op_f" ]; then printf 'file:%s\\n' "\${op_f##*/}"; fi; done`,
     "else echo 'dir absent'; fi",
     '',
   ].join('\n');
