@@ -24,14 +24,20 @@ export const MAX_DIFF_BYTES = 256 * 1024;
 /**
  * Shell functions used by file probes. `op_state KEY PATH` prints the state
  * line of PATH (without following a final symlink) and leaves its type in
- * `$t` and its sha256 in `$h`. `op_content KEY PATH MAX` prints
+ * `$t` and its sha256 in `$h`. A path whose directory the user cannot
+ * search is printed as `denied`, not `absent`. `op_content KEY PATH MAX` prints
  * `KEY data BASE64`, `KEY toolarge SIZE` or `KEY unreadable`.
  */
 export const FILE_FUNCTIONS = [
   'op_state() {',
   '  h=-',
   '  if [ -L "$2" ]; then t=link; elif [ -d "$2" ]; then t=directory; elif [ -f "$2" ]; then t=file;',
-  '  elif [ -e "$2" ]; then t=other; else t=absent; printf \'%s absent\\n\' "$1"; return 0; fi',
+  '  elif [ -e "$2" ]; then t=other; else t=absent; fi',
+  '  if [ "$t" = absent ]; then',
+  '    d=$(dirname -- "$2")',
+  '    if [ -d "$d" ] && [ ! -x "$d" ]; then printf \'%s denied\\n\' "$1"; else printf \'%s absent\\n\' "$1"; fi',
+  '    return 0',
+  '  fi',
   '  a=$(stat -c \'%a %u %g %U %G %s\' -- "$2") || return 1',
   '  if [ "$t" = file ]; then if h=$(sha256sum <"$2" 2>/dev/null); then h=${h%% *}; else h=\'?\'; fi; fi',
   '  l=',
@@ -94,6 +100,9 @@ export function parseProbeLines(stdout: string): Map<string, string> {
 export function parseFileState(value: string | undefined): FileState {
   if (value === undefined) throw new Error('probe printed no state line');
   if (value === 'absent') return { type: 'absent' };
+  if (value === 'denied') {
+    throw new Error('permission denied: the SSH user cannot search its directory. Run the task with become: true.');
+  }
   const fields = value.split(' ');
   const [type, mode, uid, gid, owner, group, size, sha256] = fields;
   const linkTarget = fields.slice(8).join(' ');
@@ -141,7 +150,7 @@ export function parseOrFail<T>(what: string, parse: () => T): T | Plan {
   try {
     return parse();
   } catch (error) {
-    return { status: 'failed', message: `cannot read the probe output for ${what}: ${(error as Error).message}` };
+    return { status: 'failed', message: `cannot plan ${what}: ${(error as Error).message}` };
   }
 }
 

@@ -12,6 +12,7 @@ import {
   parseFileState,
   parseProbeLines,
   sha256Hex,
+  shellQuote,
   writeFileScript,
   type PresentFileState,
 } from '../../runner/modules/shell-lib.ts';
@@ -151,4 +152,21 @@ test('unifiedDiff hunks and context', (t) => {
   );
   t.is(unifiedDiff('same\n', 'same\n', { before: 'a', after: 'b' }), '');
   t.is(unifiedDiff('', 'new\n', { before: 'a', after: 'b' }), '--- a\n+++ b\n@@ -0,0 +1,1 @@\n+new\n');
+});
+
+test('file probe reports denied directory', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const locked = join(dir.path, 'locked');
+  const setup = `chmod 755 ${shellQuote(dir.path)} && mkdir ${shellQuote(locked)} && touch ${shellQuote(`${locked}/f`)} && chmod 000 ${shellQuote(locked)}`;
+  t.is((await connection.run(setup)).exitCode, 0);
+  // Teardowns run last-registered first, so the directory is opened before removal.
+  t.teardown(async () => {
+    await connection.run(`chmod 700 ${shellQuote(locked)}`);
+  });
+  const probe = `${FILE_FUNCTIONS}op_state f ${shellQuote(`${locked}/f`)}\n`;
+  // Root may search any directory, so as root the probe runs as nobody.
+  const script = process.getuid?.() === 0 ? `su -s /bin/sh nobody -c ${shellQuote(probe)}` : `( ${probe})`;
+  const result = await connection.run(script);
+  t.is(result.stdout.toString(), 'f denied\n', result.stderr.toString());
 });

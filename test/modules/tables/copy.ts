@@ -128,7 +128,17 @@ export const copyRows: PlanRow[] = [
     module: copyModule,
     args: { dest: '/etc/x', content: 'x' },
     stdout: 'dest.parent directory\ndest socket\n',
-    expect: { status: 'failed', message: /cannot read the probe output for \/etc\/x/ },
+    expect: { status: 'failed', message: 'cannot plan /etc/x: unexpected file type "socket" in probe output' },
+  },
+  {
+    name: 'copy in unsearchable directory fails',
+    module: copyModule,
+    args: { dest: '/var/lib/tor/ssh/hostname', content: 'x' },
+    stdout: 'dest.parent directory\ndest denied\n',
+    expect: {
+      status: 'failed',
+      message: 'cannot plan /var/lib/tor/ssh/hostname: permission denied: the SSH user cannot search its directory. Run the task with become: true.',
+    },
   },
   {
     name: 'copy of binary content shows no text diff',
