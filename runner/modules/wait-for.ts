@@ -53,9 +53,12 @@ const schema: JsonSchema = {
 };
 
 /**
- * Shell function `op_check` that returns 0 when the condition holds. A port
- * counts as open when `ss` lists a listener (for loopback addresses), or
- * when nc or bash's /dev/tcp can connect within 2 seconds.
+ * Build the shell function `op_check`, which returns 0 when the condition
+ * holds. A port counts as open when `ss` lists a listener (for loopback
+ * addresses), or when nc or bash's /dev/tcp can connect within 2 seconds.
+ *
+ * NOTE: for loopback, `ss` counts a listener on any local address with
+ * that port, e.g. one bound only to 10.0.0.5 counts for 127.0.0.1 too.
  */
 function checkFunction(args: WaitForArgs): string {
   const wantOpen = args.state !== 'stopped' && args.state !== 'absent';
