@@ -10,6 +10,7 @@ import { kubeadmJoinCommandModule, kubeadmJoinModule } from './kubeadm-join.ts';
 import { kubeadmPreflightModule } from './kubeadm-preflight.ts';
 import { kubeconfigCopyModule } from './kubeconfig.ts';
 import { kubectlApplyModule } from './kubectl-apply.ts';
+import { nodeTaintModule } from './node-taint.ts';
 import { aptDebFilesModule, dpkgSelectionsModule } from './packages.ts';
 import { serviceAddressModule } from './service-address.ts';
 import { swapOffModule } from './swap.ts';
@@ -25,6 +26,7 @@ export const kubernetesModules: ModuleDefinition[] = [
   kubeadmPreflightModule,
   kubeconfigCopyModule,
   kubectlApplyModule,
+  nodeTaintModule,
   serviceAddressModule,
   swapOffModule,
 ];

@@ -51,15 +51,15 @@ const schema: JsonSchema = {
       default: [],
       description: 'Extra names and addresses in the API server certificate (--apiserver-cert-extra-sans).',
     },
-    service_cidr: { type: 'string', minLength: 1, description: 'Service network (--service-cidr); kubeadm defaults to 10.96.0.0/12.' },
+    service_cidr: { type: 'string', description: 'Service network (--service-cidr); empty or unset keeps kubeadm\'s 10.96.0.0/12.' },
     kubernetes_version: {
       type: 'string',
-      pattern: '^v?\\d+\\.\\d+\\.\\d+$',
-      description: 'Control-plane version (--kubernetes-version), e.g. v1.30.2. Unset lets kubeadm pick its own version.',
+      pattern: '^(v?\\d+\\.\\d+\\.\\d+)?$',
+      description: 'Control-plane version (--kubernetes-version), e.g. v1.30.2. Empty or unset lets kubeadm use its own version.',
     },
-    control_plane_endpoint: { type: 'string', minLength: 1, description: 'Shared endpoint of the control plane (--control-plane-endpoint), HOST:PORT.' },
-    cri_socket: { type: 'string', pattern: '^unix://', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock.' },
-    node_name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: 'Node name (--node-name); default is the host name.' },
+    control_plane_endpoint: { type: 'string', description: 'Shared endpoint of the control plane (--control-plane-endpoint), HOST:PORT; empty for none.' },
+    cri_socket: { type: 'string', pattern: '^(unix://\\S+)?$', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock; empty lets kubeadm find it.' },
+    node_name: { type: 'string', pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$', description: 'Node name (--node-name); empty or unset is the host name.' },
     ignore_preflight_errors: {
       type: 'array',
       items: { type: 'string', pattern: '^[A-Za-z0-9-]+$' },
@@ -98,11 +98,15 @@ export function initCommand(args: KubeadmInitArgs): string {
   ];
   const sans = args.cert_extra_sans ?? [];
   if (sans.length > 0) words.push(`--apiserver-cert-extra-sans=${sans.join(',')}`);
-  if (args.service_cidr !== undefined) words.push(`--service-cidr=${args.service_cidr}`);
-  if (args.kubernetes_version !== undefined) words.push(`--kubernetes-version=${args.kubernetes_version}`);
-  if (args.control_plane_endpoint !== undefined) words.push(`--control-plane-endpoint=${args.control_plane_endpoint}`);
-  if (args.cri_socket !== undefined) words.push(`--cri-socket=${args.cri_socket}`);
-  if (args.node_name !== undefined) words.push(`--node-name=${args.node_name}`);
+  // Optional flags are left out when unset or empty, so roles can pass "" for "kubeadm's default".
+  const optional: Array<[string, string | undefined]> = [
+    ['--service-cidr', args.service_cidr],
+    ['--kubernetes-version', args.kubernetes_version],
+    ['--control-plane-endpoint', args.control_plane_endpoint],
+    ['--cri-socket', args.cri_socket],
+    ['--node-name', args.node_name],
+  ];
+  for (const [flag, value] of optional) if (value !== undefined && value !== '') words.push(`${flag}=${value}`);
   const ignored = args.ignore_preflight_errors ?? [];
   if (ignored.length > 0) words.push(`--ignore-preflight-errors=${ignored.join(',')}`);
   // The default bootstrap token is not printed: workers get a fresh one from kubeadm_join_command.

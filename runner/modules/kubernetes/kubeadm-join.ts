@@ -122,8 +122,8 @@ const joinSchema: JsonSchema = {
       minLength: 1,
       description: "The master's join command, as kubeadm_join_command registers it (hostvars.MASTER.kubeadm_join.join_command).",
     },
-    cri_socket: { type: 'string', pattern: '^unix://', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock.' },
-    node_name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: 'Node name (--node-name); default is the host name.' },
+    cri_socket: { type: 'string', pattern: '^(unix://\\S+)?$', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock; empty lets kubeadm find it.' },
+    node_name: { type: 'string', pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$', description: 'Node name (--node-name); empty or unset is the host name.' },
     ignore_preflight_errors: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9-]+$' }, default: [], description: 'kubeadm preflight checks to turn into warnings.' },
   },
   required: ['join_command'],
@@ -145,8 +145,8 @@ function probeJoin(): Probe {
 /** The `kubeadm join` command line. */
 export function joinCommandLine(join: JoinCommand, args: KubeadmJoinArgs): string {
   const words = ['kubeadm', 'join', join.apiServerEndpoint, '--token', join.token, '--discovery-token-ca-cert-hash', join.caCertHash];
-  if (args.cri_socket !== undefined) words.push(`--cri-socket=${args.cri_socket}`);
-  if (args.node_name !== undefined) words.push(`--node-name=${args.node_name}`);
+  if (args.cri_socket !== undefined && args.cri_socket !== '') words.push(`--cri-socket=${args.cri_socket}`);
+  if (args.node_name !== undefined && args.node_name !== '') words.push(`--node-name=${args.node_name}`);
   const ignored = args.ignore_preflight_errors ?? [];
   if (ignored.length > 0) words.push(`--ignore-preflight-errors=${ignored.join(',')}`);
   return words.map(shellQuote).join(' ');

@@ -41,7 +41,7 @@ const schema: JsonSchema = {
     onion_service: {
       type: 'object',
       properties: {
-        name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'Name of the onion service (its HiddenServiceDir under /var/lib/tor).' },
+        name: { type: 'string', pattern: '^[a-z0-9_]+$', description: "Name of the onion service in the tor role's tor_onion_services (its HiddenServiceDir is tor_data_dir/NAME)." },
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 80, description: 'Virtual port of the onion service (HiddenServicePort).' },
         services: {
           anyOf: [{ type: 'array', items: { type: 'object' } }, { const: '' }],

@@ -1,6 +1,7 @@
 import test from 'ava';
 
 import { cniConfigCheckModule } from '../../../runner/modules/kubernetes/cni-config.ts';
+import { nodeTaintModule } from '../../../runner/modules/kubernetes/node-taint.ts';
 import { aptDebFilesModule, dpkgSelectionsModule, parseDebFileName } from '../../../runner/modules/kubernetes/packages.ts';
 import { serviceAddressModule } from '../../../runner/modules/kubernetes/service-address.ts';
 import { commentOutSwap, swapOffModule } from '../../../runner/modules/kubernetes/swap.ts';
@@ -203,3 +204,41 @@ test('commentOutSwap: keeps comments and other mounts', (t) => {
   const text = '# swap was on /dev/sda5\n/dev/sda5 none swap sw 0 0\nUUID=1 /boot ext4 defaults 0 2\n';
   t.deepEqual(commentOutSwap(text), { text: '# swap was on /dev/sda5\n# /dev/sda5 none swap sw 0 0\nUUID=1 /boot ext4 defaults 0 2\n', count: 1 });
 });
+
+const CONTROL_PLANE_TAINT = 'node-role.kubernetes.io/control-plane';
+const taintRows: PlanRow[] = [
+  {
+    name: 'taint: control-plane taint removed',
+    module: nodeTaintModule,
+    args: { node: 'obelix', key: CONTROL_PLANE_TAINT, state: 'absent' },
+    stdout: captured('taints', 0, `${CONTROL_PLANE_TAINT}=:NoSchedule\n`),
+    expect: {
+      status: 'change',
+      summary: 'remove taint node-role.kubernetes.io/control-plane:NoSchedule from node obelix',
+      steps: ['taint nodes obelix node-role.kubernetes.io/control-plane:NoSchedule-'],
+    },
+  },
+  {
+    name: 'taint: already removed',
+    module: nodeTaintModule,
+    args: { node: 'obelix', key: CONTROL_PLANE_TAINT, state: 'absent' },
+    stdout: captured('taints', 0, ''),
+    expect: { status: 'ok', reason: 'node obelix has no taint node-role.kubernetes.io/control-plane:NoSchedule' },
+  },
+  {
+    name: 'taint: node not found',
+    module: nodeTaintModule,
+    args: { node: 'obelix', key: CONTROL_PLANE_TAINT, state: 'absent' },
+    stdout: captured('taints', 1, '', 'Error from server (NotFound): nodes "obelix" not found'),
+    expect: { status: 'failed', message: 'reading the taints of node obelix failed: Error from server (NotFound): nodes "obelix" not found' },
+  },
+  {
+    name: 'taint: present with a value',
+    module: nodeTaintModule,
+    args: { node: 'grendel', key: 'dedicated', value: 'web', state: 'present' },
+    stdout: captured('taints', 0, `${CONTROL_PLANE_TAINT}=:NoSchedule\n`),
+    expect: { status: 'change', steps: ["taint nodes grendel dedicated=web:NoSchedule --overwrite"] },
+  },
+];
+
+for (const row of taintRows) test(row.name, (t) => checkRow(t, row));
