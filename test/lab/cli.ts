@@ -13,7 +13,7 @@ Commands:
                    --purge also deletes the Tor keys, the lab SSH key and the cached rootfs
   status           show what runs; exits 0 when every part of the lab is running
 
-All commands except status need root.`;
+All commands need root.`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -44,7 +44,7 @@ export interface Lab {
   sshKey: string;
   /** known_hosts file with every host's current ed25519 host key. */
   knownHosts: string;
-  /** Address of the lab's test onion service, which answers HTTP on port 80. */
+  /** Address of the lab's test onion service, which serves HTTP on port 80. */
   onion: string;
   hosts: LabHost[];
   /** True when this process started the lab, so stop() tears it down. */
@@ -105,8 +105,8 @@ export async function downIfUnused(): Promise<boolean> {
 
 /**
  * Returns the running lab, starting it first when it is not fully up.
- * Registers this process as a user of the lab until stop() is called or
- * the process exits; on SIGINT or SIGTERM it releases the lab and exits.
+ * This process counts as a user of the lab until stop() is called or the
+ * process exits. On SIGINT or SIGTERM it releases the lab and exits.
  */
 export async function useLab(options: { hosts?: number; log?: (message: string) => void } = {}): Promise<Lab> {
   const gate = labGate();

@@ -174,7 +174,7 @@ function readSshBanner(address: string): Promise<string> {
  * Waits until the network is usable end to end: the client is
  * bootstrapped, its consensus has an exit, a stream through the exit
  * reaches sshd on every address in `hostAddresses`, and the test onion
- * service answers.
+ * service responds.
  */
 export async function waitNetworkReady(hostAddresses: string[], timeoutMs = NETWORK_TIMEOUT_MS): Promise<{ onion: string }> {
   const started = Date.now();
@@ -372,6 +372,7 @@ export async function down(options: DownOptions = {}): Promise<void> {
       if (state.bridge) await deleteBridge();
       if (!state.netnsDirWasMounted) await unmountNetnsDir();
       removeState();
+      fs.rmSync(path.join(STATE_DIR, 'supervisor.json'), { force: true });
     }
     fs.rmSync(HOSTS_DIR, { recursive: true, force: true });
     if (options.purge) {
@@ -385,6 +386,7 @@ export async function down(options: DownOptions = {}): Promise<void> {
 
 /** Prints what runs; returns true when every recorded process is alive. */
 export async function status(): Promise<boolean> {
+  requireRoot();
   const state = readState();
   if (!state) {
     process.stdout.write('lab is down\n');

@@ -73,10 +73,10 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Polls check every intervalMs until it returns a value other than
- * undefined, and throws a timeout error naming what after timeoutMs.
+ * undefined, and throws a timeout error naming `description` after timeoutMs.
  */
 export async function waitFor<T>(
-  what: string,
+  description: string,
   timeoutMs: number,
   check: () => Promise<T | undefined> | T | undefined,
   intervalMs = 200,
@@ -92,7 +92,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${reason}`);
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${description}${reason}`);
     }
     await sleep(intervalMs);
   }

@@ -95,7 +95,7 @@ export async function ensureKeys(nodes: RelayNode[]): Promise<void> {
 }
 
 function relayFingerprint(node: RelayNode): string {
-  // The file holds "NICKNAME FINGERPRINT".
+  // The file contains "NICKNAME FINGERPRINT".
   const [, fingerprint] = fs.readFileSync(path.join(node.dataDir, 'fingerprint'), 'utf8').trim().split(' ');
   if (!fingerprint) throw new Error(`no fingerprint in ${node.dataDir}/fingerprint`);
   return fingerprint;
