@@ -683,7 +683,8 @@ export class HostRun {
   }
 
   private async runMeta(unit: Unit, handler: boolean): Promise<void> {
-    const action = typeof unit.task.args === 'string' ? unit.task.args : (unit.task.args as { action?: string })?.action;
+    const rendered = renderValue(unit.task.args ?? {}, unit.vars, { ...unit.task.position, what: `meta task "${unit.task.name}"` });
+    const action = typeof rendered === 'string' ? rendered : (rendered as { action?: string } | null)?.action;
     if (action === 'reset_connection') {
       const connection = await this.connectionFor(unit);
       if (!connection) return;

@@ -10,8 +10,10 @@ import { renderModuleDocs } from './docs.ts';
 import { fileModule } from './file.ts';
 import { kubernetesModules } from './kubernetes/index.ts';
 import { lineInFileModule } from './lineinfile.ts';
+import { metaModule } from './meta.ts';
 import { modprobeModule } from './modprobe.ts';
 import { nftablesConfirmModule, nftablesTableModule } from './nftables/table.ts';
+import { aptTorSourcesModule } from './onion/apt-tor-sources.ts';
 import { onionKeysModule } from './onion/onion-keys.ts';
 import { onionReachableModule, sshLoginCheckModule } from './onion/onion-reachable.ts';
 import { fetchModule, slurpModule } from './slurp.ts';
@@ -35,6 +37,7 @@ const CORE_MODULES: ModuleDefinition[] = [
   fetchModule,
   fileModule,
   lineInFileModule,
+  metaModule,
   modprobeModule,
   serviceModule,
   setFactModule,
@@ -50,6 +53,7 @@ const CORE_MODULES: ModuleDefinition[] = [
 /** Modules written for the shipped roles (tor, sshd-onion, nftables, Kubernetes). */
 const ROLE_MODULES: ModuleDefinition[] = [
   ...kubernetesModules,
+  aptTorSourcesModule,
   nftablesConfirmModule,
   nftablesTableModule,
   onionKeysModule,

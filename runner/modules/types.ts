@@ -135,6 +135,11 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
   prepare?: (args: Args, context: ModuleContext) => Promise<Args>;
   probe?: (args: Args) => Probe;
   plan?: (args: Args, probed: ProbeOutput, context: Pick<ModuleContext, 'host' | 'check'>) => Plan;
+  /**
+   * Names of the facts the module sets, for the load-time check of
+   * undefined variables; `*` matches any text (`tor_onion_address_*`).
+   */
+  factNames?: string[];
   /** Controller-side step after a successful apply, e.g. storing fetched onion keys. */
   finish?: (args: Args, outcome: Outcome, context: ModuleContext) => Promise<Outcome>;
 }

@@ -8,6 +8,7 @@
 import { OnionplayError } from '../errors/index.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { formatKeyPath } from '../schema/format.ts';
+import { getModule } from '../modules/registry.ts';
 import { referencedVariables, renderValue } from '../template/index.ts';
 import { hasTemplate, resolveVariables } from '../template/resolve.ts';
 import type { YamlPath } from '../yaml/load.ts';
@@ -75,6 +76,7 @@ function checkTask(
   const local = new Set([task.loopVar, ...Object.keys(task.vars)]);
   for (const name of names) {
     if (Object.hasOwn(vars, name) || dynamic.has(name) || local.has(name) || RUNTIME_NAMES.includes(name)) continue;
+    if (matchesFactPattern(name, dynamic) || onlyDefaulted(task, name)) continue;
     report(undefinedVariableError(task, name));
     return;
   }
@@ -90,9 +92,28 @@ function checkTask(
   }
 }
 
+// Whether a module declared a fact pattern (`tor_onion_address_*`) that covers the name.
+function matchesFactPattern(name: string, dynamic: Set<string>): boolean {
+  for (const pattern of dynamic) {
+    if (!pattern.includes('*')) continue;
+    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    if (regex.test(name)) return true;
+  }
+  return false;
+}
+
+// Whether every use of the name is the first argument of `default`, which
+// stands in for an undefined value.
+function onlyDefaulted(task: Task, name: string): boolean {
+  const text = JSON.stringify([task.args, task.loop ?? null]);
+  const uses = text.match(new RegExp(`(?<![\\w.])${name}(?![\\w])`, 'g'))?.length ?? 0;
+  const defaulted = text.match(new RegExp(`default\\s+${name}(?![\\w.])`, 'g'))?.length ?? 0;
+  return uses > 0 && uses === defaulted;
+}
+
 // Names a task makes available to the tasks after it.
 function namesSetBy(task: Task): string[] {
-  const names: string[] = [];
+  const names: string[] = [...(getModule(task.module)?.factNames ?? [])];
   if (task.register !== undefined) names.push(task.register);
   if (task.module === 'set_fact' && task.args !== null && typeof task.args === 'object') names.push(...Object.keys(task.args));
   return names;

@@ -6,7 +6,7 @@
 import Handlebars from 'handlebars';
 import { OnionplayError } from '../errors/index.ts';
 import type { SourcePosition } from '../errors/index.ts';
-import { listAllowed } from '../schema/suggest.ts';
+import { closestMatch, listAllowed } from '../schema/suggest.ts';
 import { renderError } from './errors.ts';
 import { LENIENT_HELPERS, helpers, isTruthy } from './helpers.ts';
 import { collectReferences } from './references.ts';
@@ -53,7 +53,8 @@ function parseTemplate(text: string, where: TemplateSource): Program {
     return environment.parse(text);
   } catch (error) {
     const details = error as { message: string; lineNumber?: number; column?: number; hash?: { loc?: { first_line: number; first_column: number } } };
-    const line = details.hash?.loc?.first_line ?? details.lineNumber ?? 1;
+    const reported = /Parse error on line (\d+)/.exec(details.message)?.[1];
+    const line = details.hash?.loc?.first_line ?? details.lineNumber ?? (reported !== undefined ? Number(reported) : 1);
     const column = details.hash?.loc?.first_column ?? details.column ?? 0;
     const lastLine = details.message.split('\n').filter((part) => part.trim() !== '').pop() ?? details.message;
     const reason = lastLine.replace(/ - \d+:\d+$/, '');
@@ -128,13 +129,13 @@ function makeStrict(node: Node | undefined): void {
   }
 }
 
-/** The only mustache of a template that is exactly `{{ expr }}`, else undefined. */
+/**
+ * The only mustache of a template that is exactly `{{ expr }}`, else
+ * undefined. Any text around it, even a newline, makes the result a string.
+ */
 function soleMustache(program: Program): MustacheStatement | undefined {
-  const meaningful = program.body.filter(
-    (statement) => !(statement.type === 'ContentStatement' && (statement as hbs.AST.ContentStatement).value.trim() === ''),
-  );
-  const only = meaningful[0];
-  if (meaningful.length !== 1 || only?.type !== 'MustacheStatement') return undefined;
+  const only = program.body[0];
+  if (program.body.length !== 1 || only?.type !== 'MustacheStatement') return undefined;
   return only as MustacheStatement;
 }
 
@@ -317,12 +318,52 @@ export function referencedVariables(textOrValue: unknown, options: { condition?:
 
 /** Check a condition's syntax without evaluating it. */
 export function checkConditionSyntax(expression: string | boolean, where: TemplateSource): void {
-  if (typeof expression === 'string') compiledCondition(expression, where);
+  if (typeof expression !== 'string') return;
+  compiledCondition(expression, where);
+  checkTemplateSyntax(conditionText(expression), where);
 }
 
-/** Check a template file's syntax (compile it) without rendering it. */
+const BUILTIN_HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log']);
+
+// The first helper call whose name is neither ours nor a handlebars builtin.
+function unknownHelper(node: Node | undefined): PathExpression | undefined {
+  if (node === undefined || node === null) return undefined;
+  const record = node as unknown as Record<string, unknown>;
+  if (node.type === 'MustacheStatement' || node.type === 'SubExpression' || node.type === 'BlockStatement') {
+    const call = node as MustacheStatement;
+    const hasArguments = call.params.length > 0 || (call.hash?.pairs.length ?? 0) > 0 || node.type === 'BlockStatement';
+    if (isPath(call.path) && hasArguments && !call.path.data && !Object.hasOwn(helpers, call.path.original) && !BUILTIN_HELPERS.has(call.path.original)) {
+      return call.path;
+    }
+    for (const child of [...call.params, ...(call.hash?.pairs.map((pair) => pair.value) ?? [])]) {
+      const found = unknownHelper(child);
+      if (found !== undefined) return found;
+    }
+  }
+  for (const key of ['body', 'program', 'inverse']) {
+    const child = record[key];
+    const children = Array.isArray(child) ? (child as Node[]) : child ? [child as Node] : [];
+    for (const inner of children) {
+      const found = unknownHelper(inner);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Check a template's syntax and helper names without rendering it. */
 export function checkTemplateSyntax(text: string, where: TemplateSource): void {
   const program = parseTemplate(text, where);
+  const unknown = unknownHelper(program);
+  if (unknown !== undefined) {
+    const suggestion = closestMatch(unknown.original, Object.keys(helpers));
+    throw new OnionplayError('template', `unknown helper "${unknown.original}"${where.what ? ` in ${where.what}` : ''}`, {
+      position: mapPosition(where, unknown.loc?.start.line ?? 1, unknown.loc?.start.column ?? 0),
+      key: unknown.original,
+      allowed: listAllowed(helperNames()),
+      fix: suggestion ? `did you mean "${suggestion}"?` : 'use one of the allowed helpers',
+    });
+  }
   makeStrict(program);
   try {
     environment.precompile(program as unknown as string, COMPILE_OPTIONS);

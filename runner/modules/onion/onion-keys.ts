@@ -162,6 +162,7 @@ export const onionKeysModule = defineModule<OnionKeysArgs>({
     "Keep an onion service's keys in the site's encrypted key store: restore saved keys before tor starts, save new ones after.",
   idempotent: true,
   probeOutputSecret: true,
+  factNames: ['tor_onion_address_*'],
   schema: {
     type: 'object',
     additionalProperties: false,
