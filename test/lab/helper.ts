@@ -23,7 +23,8 @@ import {
   waitNetworkReady,
 } from './lab.ts';
 import { isAlive, processRef, type ProcessRef } from './procs.ts';
-import { readState } from './state.ts';
+import { LOCK_HANDOVER_ENV, readState } from './state.ts';
+import { onionHostname } from './tor-network.ts';
 
 export { hostExec, rebuildHostByName as rebuildHost, restartClientTor, startHostByName as startHost, stopHostByName as stopHost };
 export { httpGetViaSocks, socksConnect, SocksError } from './socks.ts';
@@ -123,7 +124,12 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
     released = true;
     fs.rmSync(userFile(self), { force: true });
     // An exit handler cannot wait for promises, so the teardown runs as a child process.
-    spawnSync(process.execPath, ['--import=tsx', CLI, 'down', '--if-unused'], { cwd: REPO_DIR, stdio: 'inherit' });
+    // This process may hold the lab lock (say, Ctrl-C during up), so the child may take it over.
+    spawnSync(process.execPath, ['--import=tsx', CLI, 'down', '--if-unused'], {
+      cwd: REPO_DIR,
+      stdio: 'inherit',
+      env: { ...process.env, [LOCK_HANDOVER_ENV]: String(process.pid) },
+    });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     releaseSync();
@@ -144,7 +150,7 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
     } else {
       options.log?.('starting the lab');
       state = await up({ hosts: options.hosts, startedBy: 'helper' });
-      onion = (await waitNetworkReady(sortedHosts(state).map((host) => host.address), 60_000)).onion;
+      onion = onionHostname() ?? '';
     }
     if (!state) throw new Error('the lab state file is missing after up');
     const startedByUs = !wasHealthy && state.startedBy === 'helper';

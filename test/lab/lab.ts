@@ -253,7 +253,8 @@ export async function labContext(): Promise<LabContext> {
 /** Brings the lab up, or completes a partly running lab; returns its state. */
 export async function up(options: UpOptions = {}): Promise<LabState> {
   requireRoot();
-  const count = options.hosts ?? DEFAULT_HOST_COUNT;
+  // Without --hosts, a running lab keeps its number of hosts.
+  const count = options.hosts ?? (Object.keys(readState()?.hosts ?? {}).length || DEFAULT_HOST_COUNT);
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOST_COUNT) {
     throw new Error(`invalid host count ${count}: use a whole number from 1 to ${MAX_HOST_COUNT}`);
   }
@@ -286,6 +287,12 @@ export async function up(options: UpOptions = {}): Promise<LabState> {
         if (ref && signal(ref, 'SIGHUP')) log(`${tor.name}: torrc changed, sent SIGHUP to reload it`);
       }
     } else {
+      // Tors left by a supervisor that was killed still hold the ports.
+      const orphans = Object.values(children()).filter(isAlive);
+      if (orphans.length > 0) {
+        log(`ending ${orphans.length} processes left by a previous supervisor`);
+        await terminate(orphans, 'SIGTERM', 5000);
+      }
       await startSupervisor(state, {
         commands: supervisorCommands(mirrors, torProcesses.map((p) => p.name)),
         probe: { host: BRIDGE_IP, port: PROBE_HTTP_PORT, body: PROBE_HTTP_BODY },

@@ -60,6 +60,16 @@ export function removeState(): void {
 const LOCK_FILE = path.join(STATE_DIR, 'lock');
 
 /**
+ * Environment variable naming the PID of a parent process that holds the
+ * lock while it waits for this process; its lock may be taken over.
+ */
+export const LOCK_HANDOVER_ENV = 'ONIONPLAY_LAB_LOCK_HANDOVER';
+
+function handedOver(owner: ProcessRef): boolean {
+  return process.env[LOCK_HANDOVER_ENV] === String(owner.pid) && owner.pid === process.ppid;
+}
+
+/**
  * Runs fn while holding the lab lock, so two `up`/`down` runs (say, two
  * test files) never change the lab at once. A lock whose owner process
  * is gone is taken over.
@@ -82,7 +92,7 @@ export async function withLock<T>(fn: () => Promise<T>, timeoutMs = 20 * 60_000)
     } catch {
       owner = undefined;
     }
-    if (!owner || !isAlive(owner)) {
+    if (!owner || !isAlive(owner) || handedOver(owner)) {
       fs.rmSync(LOCK_FILE, { force: true });
       continue;
     }
