@@ -11,6 +11,8 @@ Usage:
   onionplay validate PLAYBOOK -i SITE_DIR         load and check everything, connect to nothing
   onionplay inventory -i SITE_DIR [--host NAME]   list groups and hosts, or one host's variables
   onionplay onion list|backup|restore -i SITE_DIR stored onion service keys (see --help there)
+  onionplay forget HOST -i SITE_DIR               after a rebuild: forget the host's learned
+                                                  facts and pinned key (first contact again)
   onionplay latency URL [--direct URL] [-n 100]   time HTTP requests through Tor
 
 Options of run:
@@ -150,12 +152,16 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
         const { onionCommand } = await import('./onion.ts');
         return await onionCommand(values, rest, io);
       }
+      case 'forget': {
+        const { forgetCommand } = await import('./forget.ts');
+        return await forgetCommand(values, rest, io);
+      }
       case 'latency': {
         const { latencyCommand } = await import('./latency.ts');
         return await latencyCommand(values, rest, io);
       }
       default:
-        throw usageError(`unknown command ${command}`, 'use one of: run, validate, inventory, onion, latency (see --help)');
+        throw usageError(`unknown command ${command}`, 'use one of: run, validate, inventory, onion, forget, latency (see --help)');
     }
   } catch (error) {
     return printError(error, io.stderr);

@@ -57,6 +57,25 @@ export class SiteState {
     );
   }
 
+  /** Forget every fact learned about a host, e.g. after it was rebuilt. */
+  async forgetHost(host: string): Promise<boolean> {
+    const hadFacts = this.facts[host] !== undefined;
+    const hadPending = this.pending[host] !== undefined;
+    delete this.facts[host];
+    delete this.pending[host];
+    if (hadFacts) {
+      await this.queueWrite(() =>
+        writeYamlState(factsPath(this.siteDir), 'Facts onionplay learned about the hosts. Written by onionplay; safe to commit.', { hosts: this.facts }),
+      );
+    }
+    if (hadPending) {
+      await this.queueWrite(() =>
+        writeYamlState(pendingHandlersPath(this.siteDir), 'Handler notifications whose handlers have not run yet; the next run replays them.', { hosts: this.pending }),
+      );
+    }
+    return hadFacts || hadPending;
+  }
+
   pendingHandlers(host: string): string[] {
     return [...(this.pending[host] ?? [])];
   }

@@ -134,6 +134,16 @@ export class HostKeyStore {
     return entry;
   }
 
+  /** Remove a host's pin; returns whether there was one. */
+  async unpin(hostName: string): Promise<boolean> {
+    return this.withLock(async () => {
+      const all = await this.readAll();
+      if (!all.delete(hostName)) return false;
+      await this.writeAll(all);
+      return true;
+    });
+  }
+
   private async withLock<T>(action: () => Promise<T>): Promise<T> {
     const previous = fileLocks.get(this.filePath) ?? Promise.resolve();
     const next = previous.then(action, action);
