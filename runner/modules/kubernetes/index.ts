@@ -12,6 +12,7 @@ import { kubeconfigCopyModule } from './kubeconfig.ts';
 import { kubectlApplyModule } from './kubectl-apply.ts';
 import { nodeTaintModule } from './node-taint.ts';
 import { aptDebFilesModule, dpkgSelectionsModule } from './packages.ts';
+import { podNetworkCheckModule } from './pod-network.ts';
 import { serviceAddressModule } from './service-address.ts';
 import { swapOffModule } from './swap.ts';
 
@@ -27,6 +28,7 @@ export const kubernetesModules: ModuleDefinition[] = [
   kubeconfigCopyModule,
   kubectlApplyModule,
   nodeTaintModule,
+  podNetworkCheckModule,
   serviceAddressModule,
   swapOffModule,
 ];

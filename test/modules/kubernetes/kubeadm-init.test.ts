@@ -1,6 +1,7 @@
 import test from 'ava';
 
 import { kubeadmInitModule } from '../../../runner/modules/kubernetes/kubeadm-init.ts';
+import { podNetworkCheckModule } from '../../../runner/modules/kubernetes/pod-network.ts';
 import type { Outcome } from '../../../runner/modules/types.ts';
 import { checkRow, planRow, type PlanRow } from '../table.ts';
 import { captured, clusterConfiguration, INIT_KUBELET_UNHEALTHY, INIT_PREFLIGHT_FAILURE, INIT_SUCCESS_OUTPUT, TOKEN } from './outputs.ts';
@@ -154,3 +155,36 @@ test('kubeadm_init: exit 0 without the success line fails', (t) => {
   const outcome = interpret('[init] Using Kubernetes version: v1.30.2\n', '', 0);
   t.regex(outcome.failed ?? '', /exited 0 without printing "Your Kubernetes control-plane has initialized successfully!"/);
 });
+
+const networkRows: PlanRow[] = [
+  {
+    name: 'flannel network equals podSubnet',
+    module: podNetworkCheckModule,
+    args: { pod_network_cidr: '10.244.0.0/16' },
+    stdout: captured('config', 0, clusterConfiguration('10.244.0.0/16')),
+    expect: { status: 'ok', reason: "the cluster's podSubnet 10.244.0.0/16 matches pod_network_cidr" },
+  },
+  {
+    name: 'flannel network differs from podSubnet',
+    module: podNetworkCheckModule,
+    args: { pod_network_cidr: '10.244.0.0/16' },
+    stdout: captured('config', 0, clusterConfiguration('192.168.0.0/16')),
+    expect: { status: 'failed', message: /^pod network mismatch: the cluster's podSubnet is 192\.168\.0\.0\/16 .* but pod_network_cidr is 10\.244\.0\.0\/16, which flannel's net-conf\.json would use/ },
+  },
+  {
+    name: 'dual-stack podSubnet in another order',
+    module: podNetworkCheckModule,
+    args: { pod_network_cidr: 'fd00:10:244::/56,10.244.0.0/16' },
+    stdout: captured('config', 0, clusterConfiguration('10.244.0.0/16,fd00:10:244::/56')),
+    expect: { status: 'ok', reason: "the cluster's podSubnet 10.244.0.0/16,fd00:10:244::/56 matches pod_network_cidr" },
+  },
+  {
+    name: 'no cluster yet',
+    module: podNetworkCheckModule,
+    args: { pod_network_cidr: '10.244.0.0/16' },
+    stdout: captured('config', 1, '', 'error: stat /etc/kubernetes/admin.conf: no such file or directory'),
+    expect: { status: 'failed', message: /^reading kube-system\/kubeadm-config failed: error: stat \/etc\/kubernetes\/admin\.conf/ },
+  },
+];
+
+for (const row of networkRows) test(`kubeadm_pod_network_check: ${row.name}`, (t) => checkRow(t, row));
