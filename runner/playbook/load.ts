@@ -1,6 +1,7 @@
 // Load a playbook with every role it uses (dependencies first, each once per
 // play) and every task file they include, validating all of it.
 
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { OnionplayError, ValidationErrors } from '../errors/index.ts';
 import type { SourcePosition } from '../errors/index.ts';
@@ -309,6 +310,7 @@ class PlaybookLoader {
       });
       context.counter.next += 1;
       if (task === undefined) continue;
+      await this.checkSourceFile(task, doc, [...at, i]);
       task.when = [...context.inherited.when, ...task.when];
       task.tags = [...new Set([...context.inherited.tags, ...task.tags])];
       task.vars = { ...context.inherited.vars, ...task.vars };
@@ -378,6 +380,28 @@ class PlaybookLoader {
       vars: { ...context.inherited.vars, ...(isMapping(raw.vars) ? raw.vars : {}) },
     };
     return this.parseTaskList(included, [], { ...context, includeStack: [...context.includeStack, file], inherited });
+  }
+
+  // A literal `src:` of template or copy must exist: in the role's
+  // templates/ or files/, or relative to the playbook outside a role.
+  private async checkSourceFile(task: Task, doc: YamlDocument, at: YamlPath): Promise<void> {
+    const kind = task.module === 'template' ? 'templates' : task.module === 'copy' ? 'files' : undefined;
+    const src = (task.args as Mapping | null)?.src;
+    if (kind === undefined || typeof src !== 'string' || src.includes('{{')) return;
+    const file = path.isAbsolute(src) ? src : task.role ? path.join(task.role.dir, kind, src) : path.resolve(task.baseDir, src);
+    try {
+      await access(file);
+    } catch {
+      const where = [...at, task.module, 'src'];
+      this.errors.push(
+        new OnionplayError('not_found', `${task.module} source not found: ${src}`, {
+          position: doc.positionOf(where),
+          key: formatKeyPath(where),
+          value: file,
+          fix: task.role ? `create ${file}, or fix the name (relative to the role's ${kind}/ folder)` : `create ${file}, or fix the path (relative to the playbook)`,
+        }),
+      );
+    }
   }
 
   // Every `notify:` must name a handler of the play, or one of its `listen:` topics.

@@ -17,13 +17,13 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Return the candidate closest to `word`, if it is within a third of the
- * word's length (at least 2 edits), ignoring case, `-` and `_`.
+ * Return the candidate closest to `word`, if it is within half the word's
+ * length (at least 2 edits), ignoring case, `-` and `_`.
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
   const normalize = (text: string): string => text.toLowerCase().replace(/[-_]/g, '');
   const wanted = normalize(word);
-  const limit = Math.max(2, Math.floor(word.length / 3));
+  const limit = Math.max(2, Math.floor(word.length / 2));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {

@@ -203,3 +203,14 @@ test('resolveVariables renders chains', (t) => {
   t.is(resolved.port, 22);
   t.deepEqual(unresolved, ['later']);
 });
+
+test('unknown helper found without rendering', (t) => {
+  const error = templateError(() => checkTemplateSyntax('a\n{{#each xs}}{{joinn this ","}}{{/each}}', { file: 't.hbs', line: 1, column: 1 }));
+  t.regex(error.message, /unknown helper "joinn"/);
+  t.is(error.details.position?.line, 2);
+  t.regex(error.details.fix ?? '', /did you mean "join"/);
+});
+
+test('builtin block helpers are known', (t) => {
+  t.notThrows(() => checkTemplateSyntax('{{#if a}}{{#each b}}{{#with c}}{{lookup d "e"}}{{/with}}{{/each}}{{else}}{{#unless f}}x{{/unless}}{{/if}}', { file: 't', line: 1, column: 1 }));
+});
