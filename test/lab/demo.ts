@@ -3,36 +3,15 @@
 // the private Tor network, runs the playbook again to show it converged,
 // and prints each host's onion addresses.
 
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 
 import { main } from '../../runner/cli/main.ts';
 import { loadSite } from '../../runner/inventory/load.ts';
 import { OnionKeyStore, readPassphrase } from '../../runner/secrets/store.ts';
-import { DATA_DIR, REPO_DIR, SITE_DIR } from './config.ts';
+import { REPO_DIR, SITE_DIR } from './config.ts';
+import { ensureLabPassphrase, forgetOldLabHosts } from './demo-support.ts';
 import { labHealthy, requireRoot, up } from './lab.ts';
 import { readState } from './state.ts';
-
-const PASSPHRASE_FILE = path.join(DATA_DIR, 'secrets-passphrase');
-
-/** The lab site keeps its key store passphrase outside the repository, made once. */
-export function ensureLabPassphrase(): void {
-  if (fs.existsSync(PASSPHRASE_FILE)) return;
-  fs.mkdirSync(DATA_DIR, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(PASSPHRASE_FILE, `${randomBytes(24).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
-}
-
-/**
- * Forget what runs learned about lab hosts that no longer exist: their
- * pinned host keys and recorded SSH onion addresses. The onion key store
- * stays, so new hosts get the old onion addresses back.
- */
-export function forgetOldLabHosts(siteDir: string): void {
-  for (const file of ['host_keys.yaml', 'facts.yaml', 'pending-handlers.yaml']) {
-    fs.rmSync(path.join(siteDir, 'state', file), { force: true });
-  }
-}
 
 async function runPlaybook(label: string): Promise<number> {
   process.stdout.write(`\n=== ${label} ===\n`);

@@ -1,0 +1,229 @@
+// The bootstrap playbook on the lab: fresh hosts, reached first through the
+// private Tor network's exit at their clearnet addresses, end up reachable
+// only as onion services behind a firewall that lets only tor out.
+
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+
+import test from 'ava';
+
+import { main } from '../../runner/cli/main.ts';
+import { loadSite } from '../../runner/inventory/load.ts';
+import type { HostRecap, RunEvent } from '../../runner/report/events.ts';
+import { OnionKeyStore, readPassphrase } from '../../runner/secrets/store.ts';
+import { sshTransport } from '../../runner/transport/ssh.ts';
+import { ensureLabPassphrase } from '../lab/demo-support.ts';
+import { hostExec, httpGetViaSocks, labGate, type Lab, rebuildHost, useLab } from '../lab/helper.ts';
+
+const gate = labGate();
+const labTest = gate.enabled ? test.serial : test.serial.skip;
+if (!gate.enabled) test(`lab tests skipped: ${gate.reason}`, (t) => t.pass());
+
+const fixture = new URL('../fixtures/lab-bootstrap/', import.meta.url).pathname;
+
+let lab: Lab | undefined;
+let work = '';
+let site = '';
+const addresses = new Map<string, { ssh: string; web: string }>();
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+interface RunOutput {
+  code: number;
+  events: RunEvent[];
+  recaps: HostRecap[];
+  text: string;
+}
+
+async function run(extra: string[] = []): Promise<RunOutput> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main(['run', join(site, 'playbook.yaml'), '-i', site, '--output', 'json', '--stats', ...extra], { stdout, stderr });
+  const events = stdout.text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunEvent);
+  const recap = events.find((event) => event.type === 'recap');
+  const failures = events
+    .filter((event) => event.type === 'task_result' && event.status === 'failed')
+    .map((event) => (event.type === 'task_result' ? `${event.host}: ${event.task}: ${event.message}` : ''));
+  const unreachable = events.filter((event) => event.type === 'host_unreachable').map((event) => JSON.stringify(event));
+  return {
+    code,
+    events,
+    recaps: recap?.type === 'recap' ? recap.hosts : [],
+    text: `${stderr.text}\n${[...failures, ...unreachable].join('\n')}`,
+  };
+}
+
+async function storedAddresses(): Promise<Map<string, { ssh: string; web: string }>> {
+  const inventory = await loadSite(site);
+  const store = new OnionKeyStore(site, () => readPassphrase(inventory.settings, site));
+  const found = new Map<string, { ssh: string; web: string }>();
+  for (const host of await store.hosts()) {
+    const services = await store.load(host);
+    found.set(host, { ssh: services.ssh?.hostname ?? '', web: services.web?.hostname ?? '' });
+  }
+  return found;
+}
+
+/** Whether a TCP connection from this machine to the address opens within the time. */
+function tcpOpens(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
+test.before(async () => {
+  if (!gate.enabled) return;
+  lab = await useLab();
+  // Earlier tests may have bootstrapped the hosts already; start from fresh ones.
+  for (const host of lab.hosts) await rebuildHost(host.name);
+  ensureLabPassphrase();
+  work = await mkdtemp(join(tmpdir(), 'onionplay-bootstrap-'));
+  site = join(work, 'site');
+  await cp(lab.siteDir, site, { recursive: true, filter: (source) => !source.includes('/state') });
+  await cp(join(fixture, 'playbook.yaml'), join(site, 'playbook.yaml'));
+  await cp(join(fixture, 'roles'), join(site, 'roles'), { recursive: true });
+});
+
+test.after.always(async () => {
+  await lab?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+labTest('bootstrap converges fresh hosts', async (t) => {
+  const first = await run();
+  t.is(first.code, 0, first.text);
+  t.is(first.recaps.length, 3);
+  for (const recap of first.recaps) {
+    t.true(recap.changed > 0, `${recap.host} changed nothing`);
+    t.is(recap.failed, 0, `${recap.host} failed`);
+  }
+  for (const [host, found] of await storedAddresses()) addresses.set(host, found);
+  t.is(addresses.size, 3);
+  for (const [host, found] of addresses) {
+    t.regex(found.ssh, /^[a-z2-7]{56}\.onion$/, `${host} has no ssh onion address`);
+    t.regex(found.web, /^[a-z2-7]{56}\.onion$/, `${host} has no web onion address`);
+    t.not(found.ssh, found.web, `${host} shares one address for ssh and web`);
+  }
+});
+
+labTest('sshd listens on loopback only', async (t) => {
+  for (const host of lab?.hosts ?? []) {
+    const listening = await hostExec(host.name, ['ss', '-Hltnp']);
+    const sshd = listening.stdout.split('\n').filter((line) => line.includes('"sshd"'));
+    t.true(sshd.length > 0, `${host.name}: no sshd socket in\n${listening.stdout}`);
+    for (const line of sshd) t.regex(line, /\s127\.0\.0\.1:8089\s/, `${host.name}: ${line}`);
+  }
+});
+
+labTest('login works through the SSH onion', async (t) => {
+  for (const host of lab?.hosts ?? []) {
+    const onion = addresses.get(host.name)?.ssh;
+    t.truthy(onion);
+    const connection = await sshTransport.connect(
+      {
+        name: host.name,
+        onion,
+        port: 22,
+        user: 'root',
+        sshKey: lab?.sshKey,
+        direct: false,
+        socks: { host: '127.0.0.1', port: lab?.socksPort ?? 0 },
+        connectTimeoutMs: 120_000,
+        commandTimeoutMs: 0,
+      },
+      { allowDirect: false, trustNewHosts: false, siteDir: site },
+    );
+    try {
+      const result = await connection.run('hostname');
+      t.is(result.stdout.toString().trim(), host.name);
+    } finally {
+      await connection.close();
+    }
+  }
+});
+
+labTest('clearnet SSH port no longer answers', async (t) => {
+  for (const host of lab?.hosts ?? []) t.false(await tcpOpens(host.address, 22, 5000), `${host.name}:22 still accepts`);
+});
+
+labTest('web onion service answers through Tor', async (t) => {
+  for (const host of lab?.hosts ?? []) {
+    const web = addresses.get(host.name)?.web ?? '';
+    const response = await httpGetViaSocks({ proxyPort: lab?.socksPort ?? 0, host: web, port: 80, timeoutMs: 120_000 });
+    t.regex(response, new RegExp(`onionplay web target on ${host.name}`));
+  }
+});
+
+labTest('firewall drops direct outbound traffic', async (t) => {
+  for (const host of lab?.hosts ?? []) {
+    const direct = await hostExec(host.name, ['bash', '-c', 'timeout 5 bash -c "exec 3<>/dev/tcp/10.200.0.1/19080" && echo open || echo blocked']);
+    t.is(direct.stdout.trim(), 'blocked', `${host.name}: ${direct.stdout} ${direct.stderr}`);
+    const table = await hostExec(host.name, ['nft', 'list', 'table', 'inet', 'onionplay']);
+    t.regex(table.stdout, /outbound dropped: only tor may leave/);
+    t.regex(table.stdout, /meta skuid "?debian-tor"? accept/);
+  }
+});
+
+labTest('second run changes nothing through the onions', async (t) => {
+  const second = await run();
+  t.is(second.code, 0, second.text);
+  for (const recap of second.recaps) {
+    t.is(recap.changed, 0, `${recap.host} changed something`);
+    t.is(recap.failed, 0);
+    t.regex(recap.route ?? '', /\.onion/, `${recap.host} was reached via ${recap.route}`);
+  }
+});
+
+labTest('rebuilt host gets its onion addresses back', async (t) => {
+  const before = addresses.get('obelix');
+  await rebuildHost('obelix');
+  const forget = new Capture();
+  t.is(await main(['forget', 'obelix', '-i', site], { stdout: forget, stderr: forget }), 0, forget.text);
+  const again = await run(['--limit', 'obelix']);
+  t.is(again.code, 0, again.text);
+  const live = await hostExec('obelix', ['cat', '/var/lib/tor/ssh/hostname', '/var/lib/tor/web/hostname']);
+  t.is(live.stdout, `${before?.ssh}\n${before?.web}\n`);
+  const converged = await run(['--limit', 'obelix']);
+  t.is(converged.code, 0, converged.text);
+  t.is(converged.recaps[0]?.changed, 0);
+});
+
+labTest('torrc that tor rejects leaves tor running', async (t) => {
+  const before = await hostExec('ciclope', ['sha256sum', '/etc/tor/torrc']);
+  const extra = join(work, 'bad-tor.yaml');
+  const inventory = await loadSite(site);
+  const current = (inventory.groups.get('all')?.vars.tor_extra_config as string[] | undefined) ?? [];
+  await writeFile(extra, `tor_extra_config: ${JSON.stringify([...current, 'NoSuchTorOption 1'])}\n`);
+  const rejected = await run(['--limit', 'ciclope', '-e', `@${extra}`]);
+  t.is(rejected.code, 2, rejected.text);
+  t.regex(rejected.text, /validate command failed/);
+  const after = await hostExec('ciclope', ['sha256sum', '/etc/tor/torrc']);
+  t.is(after.stdout, before.stdout);
+  const active = await hostExec('ciclope', ['systemctl', 'is-active', 'tor@default']);
+  t.is(active.stdout.trim(), 'active');
+});
