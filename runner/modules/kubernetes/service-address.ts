@@ -4,9 +4,9 @@
 // ClusterIP, and the next run's mapping follows it.
 
 import { defineModule } from '../define.ts';
-import { parseProbeLines, probeFailure } from '../shell-lib.ts';
+import { parseProbeLines, probeFailure, shellQuote } from '../shell-lib.ts';
 import type { JsonSchema, Plan, Probe, ProbeOutput } from '../types.ts';
-import { captureCommand, kubeconfigSchema, kubectl, lastLines, readCaptured } from './common.ts';
+import { ADMIN_KUBECONFIG, captureCommand, kubeconfigSchema, kubectl, lastLines, readCaptured } from './common.ts';
 
 export interface OnionServiceEntry {
   name: string;
@@ -19,6 +19,7 @@ export interface ServiceAddressArgs {
   namespace?: string;
   port?: string | number;
   kubeconfig?: string;
+  missing_ok?: boolean;
   onion_service?: {
     name: string;
     port?: number;
@@ -35,9 +36,14 @@ const schema: JsonSchema = {
     namespace: { type: 'string', pattern: NAME_PATTERN, default: 'default', description: 'Namespace of the Service.' },
     port: {
       type: ['string', 'integer'],
-      description: "Port of the Service to use, by name or number; default is the Service's first port.",
+      description: "Port of the Service to use, by name or number; unset or empty is the Service's first port.",
     },
     kubeconfig: kubeconfigSchema,
+    missing_ok: {
+      type: 'boolean',
+      default: false,
+      description: 'true: a missing Service (or a missing kubeconfig) is ok and sets no fact, for runs before the Service exists.',
+    },
     onion_service: {
       type: 'object',
       properties: {
@@ -60,7 +66,9 @@ const schema: JsonSchema = {
 function probeService(args: ServiceAddressArgs): Probe {
   const jsonpath = "'{.spec.type} {.spec.clusterIP}{range .spec.ports[*]} {.name}={.port}{end}'";
   const command = `${kubectl(args.kubeconfig)} --request-timeout=20s -n ${args.namespace ?? 'default'} get service ${args.name} -o jsonpath=${jsonpath}`;
-  return { script: captureCommand('svc', command), reads: 'everything' };
+  const kubeconfig = shellQuote(args.kubeconfig ?? ADMIN_KUBECONFIG);
+  const check = `if [ -f ${kubeconfig} ]; then echo 'kubeconfig present'; else echo 'kubeconfig absent'; fi\n`;
+  return { script: check + captureCommand('svc', command), reads: 'everything' };
 }
 
 /** A Service as the probe's jsonpath prints it: `TYPE CLUSTER_IP NAME=PORT...`. */
@@ -79,10 +87,17 @@ function planService(args: ServiceAddressArgs, probed: ProbeOutput): Plan {
   if (failure) return failure;
   const namespace = args.namespace ?? 'default';
   const where = `${namespace}/${args.name}`;
-  const captured = readCaptured(parseProbeLines(probed.stdout), 'svc');
+  const lines = parseProbeLines(probed.stdout);
+  const kubeconfig = args.kubeconfig ?? ADMIN_KUBECONFIG;
+  if (lines.get('kubeconfig') !== 'present') {
+    if (args.missing_ok === true) return { status: 'ok', reason: `${kubeconfig} does not exist, so there is no cluster to read Service ${where} from yet (missing_ok)` };
+    return { status: 'failed', message: `${kubeconfig} does not exist, so kubectl cannot read Service ${where}. Run this on the initialised control plane.` };
+  }
+  const captured = readCaptured(lines, 'svc');
   if (captured === undefined) return { status: 'failed', message: `kubectl did not run for Service ${where}` };
   if (captured.exitCode !== 0) {
     const notFound = /NotFound|not found/.test(captured.stderr);
+    if (notFound && args.missing_ok === true) return { status: 'ok', reason: `Service ${where} does not exist yet, so no onion mapping is set (missing_ok)` };
     const detail = lastLines(captured.stderr || captured.stdout, 3);
     return {
       status: 'failed',
@@ -96,13 +111,15 @@ function planService(args: ServiceAddressArgs, probed: ProbeOutput): Plan {
   if (service.clusterIp === 'None' || service.clusterIp === '') {
     return { status: 'failed', message: `Service ${where} is headless (clusterIP: None), so it has no address for tor to forward to. Give it a ClusterIP.` };
   }
+  // An empty port (a role default) means the first port, like an unset one.
+  const portWanted = args.port === '' ? undefined : args.port;
   const wanted =
-    args.port === undefined
+    portWanted === undefined
       ? service.ports[0]
-      : service.ports.find((port) => (typeof args.port === 'number' ? port.port === args.port : port.name === args.port || String(port.port) === args.port));
+      : service.ports.find((port) => (typeof portWanted === 'number' ? port.port === portWanted : port.name === portWanted || String(port.port) === portWanted));
   if (wanted === undefined) {
     const known = service.ports.map((port) => `${port.name || '(unnamed)'}=${port.port}`).join(', ');
-    return { status: 'failed', message: `Service ${where} has no port ${JSON.stringify(args.port)}; its ports are ${known}.` };
+    return { status: 'failed', message: `Service ${where} has no port ${JSON.stringify(portWanted)}; its ports are ${known}.` };
   }
   const target = `${service.clusterIp}:${wanted.port}`;
   const result = { cluster_ip: service.clusterIp, port: wanted.port, target, type: service.type };

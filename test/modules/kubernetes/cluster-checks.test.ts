@@ -11,7 +11,7 @@ import { captured } from './outputs.ts';
 
 const FLANNEL = ['10-flannel.conflist'];
 
-const SERVICE = captured('svc', 0, 'ClusterIP 10.100.0.141 http=8080');
+const SERVICE = `kubeconfig present\n${captured('svc', 0, 'ClusterIP 10.100.0.141 http=8080')}`;
 const SSH_ENTRY = { name: 'ssh', ports: [{ port: 22, target: '127.0.0.1:8089' }] };
 
 const deb = (file: string, bytes: string) => {
@@ -80,21 +80,42 @@ const rows: PlanRow[] = [
     name: 'service: not found',
     module: serviceAddressModule,
     args: { name: 'webapp', namespace: 'web' },
-    stdout: captured('svc', 1, '', 'Error from server (NotFound): services "webapp" not found'),
+    stdout: `kubeconfig present\n${captured('svc', 1, '', 'Error from server (NotFound): services "webapp" not found')}`,
     expect: { status: 'failed', message: 'Service web/webapp not found. Apply it first (kubectl_apply of its manifest).' },
+  },
+  {
+    name: 'service: not found yet, missing_ok',
+    module: serviceAddressModule,
+    args: { name: 'webapp', missing_ok: true, onion_service: { name: 'web' } },
+    stdout: `kubeconfig present\n${captured('svc', 1, '', 'Error from server (NotFound): services "webapp" not found')}`,
+    expect: { status: 'ok', reason: 'Service default/webapp does not exist yet, so no onion mapping is set (missing_ok)' },
+  },
+  {
+    name: 'service: no cluster yet, missing_ok',
+    module: serviceAddressModule,
+    args: { name: 'webapp', missing_ok: true },
+    stdout: `kubeconfig absent\n${captured('svc', 1, '', 'error: stat /etc/kubernetes/admin.conf: no such file or directory')}`,
+    expect: { status: 'ok', reason: '/etc/kubernetes/admin.conf does not exist, so there is no cluster to read Service default/webapp from yet (missing_ok)' },
+  },
+  {
+    name: 'service: no cluster',
+    module: serviceAddressModule,
+    args: { name: 'webapp' },
+    stdout: `kubeconfig absent\n${captured('svc', 1, '', 'error: stat /etc/kubernetes/admin.conf: no such file or directory')}`,
+    expect: { status: 'failed', message: /^\/etc\/kubernetes\/admin\.conf does not exist, so kubectl cannot read Service default\/webapp/ },
   },
   {
     name: 'service: headless',
     module: serviceAddressModule,
     args: { name: 'webapp' },
-    stdout: captured('svc', 0, 'ClusterIP None http=8080'),
+    stdout: `kubeconfig present\n${captured('svc', 0, 'ClusterIP None http=8080')}`,
     expect: { status: 'failed', message: /is headless \(clusterIP: None\)/ },
   },
   {
     name: 'service: port by name',
     module: serviceAddressModule,
     args: { name: 'webapp', port: 'metrics' },
-    stdout: captured('svc', 0, 'ClusterIP 10.100.0.141 http=8080 metrics=9100'),
+    stdout: `kubeconfig present\n${captured('svc', 0, 'ClusterIP 10.100.0.141 http=8080 metrics=9100')}`,
     expect: { status: 'ok', reason: 'Service default/webapp is at 10.100.0.141:9100 (ClusterIP)' },
   },
   {

@@ -70,7 +70,7 @@ test('kubectl_apply probe without a cluster', async (t) => {
 test('k8s_service_address probe without kubectl', async (t) => {
   const plan = await probeAndPlanHere('k8s_service_address', { name: 'webapp', kubeconfig: '/nonexistent/admin.conf' });
   t.is(plan.status, 'failed');
-  if (plan.status === 'failed') t.regex(plan.message, /^reading Service default\/webapp failed: /);
+  if (plan.status === 'failed') t.regex(plan.message, /^\/nonexistent\/admin\.conf does not exist, so kubectl cannot read Service default\/webapp/);
 });
 
 test('kubeadm_preflight probe reads this host', async (t) => {
