@@ -69,6 +69,9 @@ function isLost(error: unknown): boolean {
 
 function describeItem(value: unknown): string {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  // A list of records is labelled by their names, as Ansible's loop_control.label often is.
+  const name = value !== null && typeof value === 'object' ? (value as { name?: unknown }).name : undefined;
+  if (typeof name === 'string' || typeof name === 'number') return String(name);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -789,7 +792,7 @@ export class HostRun {
         message: outcome.message,
         item: unit.item?.label,
         hidden: unit.task.noLog,
-        notIdempotent: !this.isIdempotent(unit) && outcome.status === 'changed',
+        notIdempotent: !handler && !this.isIdempotent(unit) && outcome.status === 'changed',
         checkMode: this.checkOnly(unit),
       });
       if (progress && progress.units.every((other) => other.outcome) && !progress.finished) {

@@ -199,10 +199,13 @@ type TunnelPhase = 'method' | 'auth' | 'reply' | 'open';
  * host). In the pipelined mode it strips the three SOCKS replies from the
  * start of the stream and fails with a SocksError if any is negative;
  * whatever the caller writes meanwhile goes out right behind the request.
- * `established` settles once the CONNECT reply is in.
+ * `established` settles once the CONNECT reply is in; a SOCKS failure
+ * also destroys the stream with that error.
  */
 export class SocksTunnel extends Duplex {
   readonly established: Promise<void>;
+  /** The SOCKS failure, set before the stream emits 'error' or 'close'. */
+  failure: SocksError | undefined;
   private phase: TunnelPhase;
   private pending: Buffer = Buffer.alloc(0);
   private resolveEstablished!: () => void;
@@ -304,6 +307,7 @@ export class SocksTunnel extends Duplex {
   }
 
   private failSocks(error: SocksError): void {
+    this.failure ??= error;
     if (!this.settled) {
       this.settled = true;
       this.rejectEstablished(error);

@@ -451,7 +451,7 @@ export class SshConnection implements Connection {
       tunnel.established.catch((error: Error) => fail(error));
       client.on('error', (error: Ssh2Error) => {
         if (!done) {
-          fail(hostKeyError ?? connectError(error, route, this.target));
+          fail(hostKeyError ?? tunnel.failure ?? connectError(error, route, this.target));
           return;
         }
         this.log(2, `connection to ${route.label} failed: ${error.message}`);
@@ -459,7 +459,7 @@ export class SshConnection implements Connection {
       });
       client.on('close', () => {
         if (!done) {
-          fail(hostKeyError ?? new OnionplayError('transport', `connection to ${route.label} closed before the SSH login completed`));
+          fail(hostKeyError ?? tunnel.failure ?? new OnionplayError('transport', `connection to ${route.label} closed before the SSH login completed`));
           return;
         }
         session.lost ??= new OnionplayError('transport', `connection to ${route.label} closed`);

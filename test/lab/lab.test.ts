@@ -4,7 +4,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import test from 'ava';
+import { load as loadYaml } from 'js-yaml';
 import { SocksClient } from 'socks';
 import { Client } from 'ssh2';
 import {
@@ -232,6 +234,34 @@ labTest('restartClientTor keeps the lab usable', async (t) => {
   const banner = await new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString())));
   socket.destroy();
   t.regex(banner, /^SSH-2\.0-/);
+});
+
+labTest('host tor joins via site vars', async (t) => {
+  if (otherLabUsers() > 0) return t.pass('another test process uses the lab; not installing tor on its hosts');
+  const { siteDir, socksPort } = requireLab();
+  const name = 'grendel';
+  const generated = loadYaml(fs.readFileSync(path.join(siteDir, 'group_vars', 'all', 'tor-network.yaml'), 'utf8')) as {
+    tor_extra_config: string[];
+  };
+  t.true(generated.tor_extra_config.includes('TestingTorNetwork 1'));
+  t.is(generated.tor_extra_config.filter((line) => line.startsWith('DirAuthority ')).length, 3);
+
+  const install = await hostExec(name, ['sh', '-c', 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tor']);
+  t.is(install.code, 0, install.stderr);
+  const torrc = [...generated.tor_extra_config, 'SocksPort 0', 'HiddenServiceDir /var/lib/tor/ssh', 'HiddenServicePort 22 127.0.0.1:22'];
+  const restart = await hostExec(name, ['sh', '-c', 'cat > /etc/tor/torrc && systemctl restart tor'], `${torrc.join('\n')}\n`);
+  t.is(restart.code, 0, restart.stderr);
+  const onion = await waitFor('the host onion address', 30_000, async () => {
+    const result = await hostExec(name, ['cat', '/var/lib/tor/ssh/hostname']);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }, 250);
+  // The hostname file appears before the descriptor is published, so connect until it works.
+  const socket = await waitFor(`a stream to ${onion}:22`, 120_000, () => socksConnect({ proxyPort: socksPort, host: onion, port: 22, timeoutMs: 30_000 }), 1000);
+  const banner = await new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString())));
+  socket.destroy();
+  t.regex(banner, /^SSH-2\.0-/);
+  // Put the host back as the roles expect it: without tor.
+  await rebuildHost(name);
 });
 
 /** Namespace links (like net:[4026532301]) of a process. */

@@ -35,6 +35,9 @@ async function tryConnect(socks: { host: string; port: number }, address: string
     kind: 'pipelined',
     meter: new RoundTripMeter(),
   });
+  // The failure arrives through `established`; without a listener the
+  // tunnel's error event would end the process.
+  tunnel.on('error', () => undefined);
   try {
     await tunnel.established;
     return 'open';
