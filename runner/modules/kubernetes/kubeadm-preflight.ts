@@ -141,7 +141,9 @@ function parseFacts(args: KubeadmPreflightArgs, stdout: string): PreflightFacts 
     cpus: Number(lines.get('cpus')),
     memoryMib: Math.floor(Number(lines.get('memtotal_kb')) / 1024),
     swap,
-    brNetfilter: lines.get('br_netfilter') === 'loaded',
+    // The net.bridge.bridge-nf-* parameters exist only while br_netfilter is active, which also
+    // covers kernels with the module built in or without /proc/modules.
+    brNetfilter: lines.get('br_netfilter') === 'loaded' || (sysctls.get('net/bridge/bridge-nf-call-iptables') ?? 'missing') !== 'missing',
     sysctls,
     runtimeDriver,
     runtimeDetail,

@@ -156,3 +156,14 @@ const rows: PlanRow[] = [
 ];
 
 for (const row of rows) test(`kubeadm_preflight: ${row.name}`, (t) => checkRow(t, row));
+
+test('kubeadm_preflight: bridge parameters count as br_netfilter', (t) => {
+  const stdout = probe().replace('br_netfilter loaded', 'br_netfilter missing');
+  checkRow(t, {
+    name: 'br_netfilter without /proc/modules',
+    module: kubeadmPreflightModule,
+    args: {},
+    stdout,
+    expect: { status: 'ok', reason: 'preflight passed: 2 CPUs, 3.8 GiB RAM, no swap, runtime and kubelet cgroup drivers systemd/systemd, br_netfilter loaded' },
+  });
+});
