@@ -33,6 +33,10 @@ interface Unit {
   stale: boolean;
   /** The `when` reads a result of an earlier task of the window, so it is evaluated at plan time. */
   whenDeferred: boolean;
+  /** Attempts made so far of a task with `until`. */
+  attempts: number;
+  /** The `until` condition is still false and retries are left. */
+  retryPending: boolean;
   plan?: Plan;
   outcome?: UnitOutcome;
 }
@@ -252,6 +256,8 @@ export class HostRun {
         item,
         stale: false,
         whenDeferred,
+        attempts: 0,
+        retryPending: false,
       };
       progress.units.push(unit);
       units.push(unit);
@@ -306,6 +312,25 @@ export class HostRun {
       return;
     }
     await this.processRemote(remote, handler);
+    await this.retryUntil(remote, handler);
+  }
+
+  /** Run the units of an `until` task again, after its delay, until the condition holds or retries run out. */
+  private async retryUntil(units: Unit[], handler: boolean): Promise<void> {
+    for (;;) {
+      const again = units.filter((unit) => unit.retryPending);
+      if (again.length === 0 || this.hasFailed || this.run.signal.aborted) return;
+      const delayMs = again[0]?.task.delayMs ?? 0;
+      this.run.bus.emit({ type: 'log', level: 1, host: this.host, message: `${again[0]?.task.name}: until is false, retrying in ${delayMs / 1000} s` });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      for (const unit of again) {
+        unit.retryPending = false;
+        unit.outcome = undefined;
+        unit.plan = undefined;
+        unit.probeAnswer = undefined;
+      }
+      await this.processRemote(again, handler);
+    }
   }
 
   private copyRunOnce(units: Unit[], outcomes: Array<UnitOutcome | undefined>, handler: boolean): void {
@@ -462,7 +487,7 @@ export class HostRun {
     const become = batch[0] ? this.becomeFor(batch[0]) : false;
     let answers: Map<string, SectionAnswer> | undefined;
     try {
-      answers = await this.sendOnce(connection, framed, become);
+      answers = await this.sendOnce(connection, framed, become, [...batch, ...probed]);
     } catch (error) {
       if (!isLost(error)) throw error;
       answers = await this.recoverLostApply(connection, batch, error as OnionplayError);
@@ -606,7 +631,7 @@ export class HostRun {
     const become = units.some((unit) => this.becomeFor(unit));
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.sendOnce(connection, framed, become);
+        return await this.sendOnce(connection, framed, become, units);
       } catch (error) {
         if (!isLost(error) || attempt >= 2) {
           if (isLost(error)) this.lose(error as OnionplayError);
@@ -618,8 +643,10 @@ export class HostRun {
     }
   }
 
-  private async sendOnce(connection: Connection, framed: FramedScript, become: boolean): Promise<Map<string, SectionAnswer>> {
-    this.run.bus.emit({ type: 'log', level: 3, host: this.host, message: `script:\n${framed.script}` });
+  private async sendOnce(connection: Connection, framed: FramedScript, become: boolean, units: Unit[] = []): Promise<Map<string, SectionAnswer>> {
+    const hidden = units.some((unit) => unit.task.noLog || unit.module.probeOutputSecret);
+    const shown = hidden ? '(not shown: it belongs to a no_log task or reads secret files)' : `\n${framed.script}`;
+    this.run.bus.emit({ type: 'log', level: 2, host: this.host, message: `script of ${units.length} task(s), ${framed.script.length} bytes: ${shown}` });
     const result = await connection.run(framed.script, { become });
     const answers = framed.parse(result.stdout);
     if (answers.size === 0 && result.exitCode !== 0) {
@@ -734,7 +761,20 @@ export class HostRun {
 
   /** Record a unit's outcome after changed_when/failed_when, report it, and finish its task when complete. */
   private settle(unit: Unit, rawOutcome: UnitOutcome, handler: boolean, notify = true): void {
-    const outcome = this.applyConditions(unit, rawOutcome);
+    let outcome = this.applyConditions(unit, rawOutcome);
+    if (unit.task.until !== undefined && outcome.status !== 'skipped') {
+      unit.attempts += 1;
+      const held = this.untilHolds(unit, outcome);
+      if (held !== true) {
+        if (held === false && unit.attempts <= unit.task.retries) {
+          unit.retryPending = true;
+          return;
+        }
+        const message = held === false ? `until is still false after ${unit.attempts} attempt(s): ${unit.task.until}` : held;
+        outcome = { ...outcome, status: 'failed', message, result: { ...outcome.result, failed: true, msg: message } };
+      }
+      outcome = { ...outcome, result: { ...outcome.result, attempts: unit.attempts } };
+    }
     unit.outcome = outcome;
     if (outcome.facts) for (const [name, value] of Object.entries(outcome.facts)) this.run.facts.set(this.host, name, value);
     if (unit.task.noLog) this.run.hideResult(outcome.result);
@@ -745,6 +785,18 @@ export class HostRun {
     this.reportQueue.push(unit);
     this.reportQueue.sort((a, b) => Number(a.key.slice(1)) - Number(b.key.slice(1)));
     this.drainReports(handler);
+  }
+
+  /** Whether the task's `until` holds for this outcome; a string is the error that evaluating it raised. */
+  private untilHolds(unit: Unit, outcome: UnitOutcome): boolean | string {
+    const scope = { ...unit.vars };
+    const registered = { ...outcome.result, changed: outcome.status === 'changed', failed: outcome.status === 'failed' };
+    if (unit.task.register) scope[unit.task.register] = registered;
+    try {
+      return evaluateCondition(unit.task.until ?? 'true', scope, { ...unit.task.position, what: `until of task "${unit.task.name}"` });
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   private applyConditions(unit: Unit, outcome: UnitOutcome): UnitOutcome {

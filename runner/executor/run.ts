@@ -128,7 +128,7 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
 
   const onionKeys = new OnionKeyStore(inventory.siteDir, () => readPassphrase(inventory.settings, inventory.siteDir));
 
-  let interrupted = false;
+  let interrupted = signal.aborted;
   const onAbort = (): void => {
     interrupted = true;
   };

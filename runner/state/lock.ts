@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { OnionplayError } from '../errors/index.ts';
 import { ensureStateDir } from './files.ts';
 
+/** Lock files this process holds, so a second run in the same process is rejected too. */
+const heldHere = new Set<string>();
+
 export interface SiteLock {
   path: string;
   release(): Promise<void>;
@@ -38,15 +41,22 @@ async function readOwner(path: string): Promise<number | undefined> {
 export async function acquireSiteLock(siteDir: string): Promise<SiteLock> {
   const dir = await ensureStateDir(siteDir);
   const path = join(dir, '.lock');
+  if (heldHere.has(path)) {
+    throw new OnionplayError('locked', `another onionplay run (PID ${process.pid}) holds the site lock ${path}`, {
+      fix: 'wait for the other run in this process to finish',
+    });
+  }
   const mine = join(dir, `.lock.${process.pid}`);
   await writeFile(mine, `${process.pid}\n`, { mode: 0o600 });
   try {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       try {
         await link(mine, path);
+        heldHere.add(path);
         return {
           path,
           release: async () => {
+            heldHere.delete(path);
             if ((await readOwner(path)) === process.pid) await rm(path, { force: true });
           },
         };
