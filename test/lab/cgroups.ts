@@ -41,7 +41,13 @@ export function hierarchies(): Hierarchy[] {
       result.push({ mountPoint, options, version: 1, ownPath });
     }
   }
-  if (result.length === 0) throw new Error('no cgroup hierarchies are mounted under /sys/fs/cgroup');
+  // NOTE: a machine with only cgroup2 mounted on /sys/fs/cgroup itself ends here; its layout is not supported yet.
+  if (result.length === 0) {
+    throw new Error(
+      'no cgroup hierarchies are mounted below /sys/fs/cgroup: the lab needs the hybrid layout ' +
+        '(cgroup v1 controllers, name=systemd and cgroup2 at /sys/fs/cgroup/unified)',
+    );
+  }
   return result;
 }
 

@@ -29,7 +29,7 @@ import { labHealthy } from './lab.ts';
 import { isAlive, type ProcessRef } from './procs.ts';
 import { waitFor } from './run.ts';
 import { snapshotMachine, type MachineSnapshot } from './snapshot.ts';
-import { readState } from './state.ts';
+import { readState, withLock } from './state.ts';
 
 const gate = labGate();
 const labTest = gate.enabled ? test.serial : test.serial.skip;
@@ -302,12 +302,14 @@ labTest('down leaves nothing behind', async (t) => {
   const labNamespaces = hostNamespaces.filter((ns) => !ownNamespaces.has(ns));
   t.true(labNamespaces.length >= 3 * 6, 'each host has its own net, mnt, pid, uts, ipc and cgroup namespace');
 
-  const started = Date.now();
-  await current.stop();
-  lab = undefined;
-  t.log(`down took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-  const after = await snapshotMachine();
+  // Holding the lock keeps another test process from starting a new lab before the snapshot.
+  const { after, stateAfter } = await withLock(async () => {
+    const started = Date.now();
+    await current.stop();
+    lab = undefined;
+    t.log(`down took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return { after: await snapshotMachine(), stateAfter: readState() };
+  });
   t.deepEqual(processes.filter(isAlive), [], 'no lab process is alive');
   const inUse = namespacesInUse();
   t.deepEqual(labNamespaces.filter((ns) => inUse.has(ns)), [], 'no host namespace is left');
@@ -323,5 +325,5 @@ labTest('down leaves nothing behind', async (t) => {
   t.is(after.nftRuleset, snapshotBefore.nftRuleset);
   t.is(after.routes, snapshotBefore.routes);
   t.deepEqual(after.links, snapshotBefore.links);
-  t.is(readState(), undefined, 'the state file is removed');
+  t.is(stateAfter, undefined, 'the state file is removed');
 });

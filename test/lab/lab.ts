@@ -185,7 +185,7 @@ export async function waitNetworkReady(hostAddresses: string[], timeoutMs = NETW
     const found = await consensusExits();
     return found.length > 0 ? found : undefined;
   }, 500);
-  log(`consensus lists exit ${exits.join(', ')} after ${seconds(started)}`);
+  log(`consensus gives the Exit flag to ${exits.join(', ')} after ${seconds(started)}`);
   const probe = { proxyPort: CLIENT_SOCKS_PORT, timeoutMs: 30_000 };
   await Promise.all(
     hostAddresses.map((address) =>

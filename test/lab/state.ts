@@ -69,12 +69,23 @@ function handedOver(owner: ProcessRef): boolean {
   return process.env[LOCK_HANDOVER_ENV] === String(owner.pid) && owner.pid === process.ppid;
 }
 
+let lockDepth = 0;
+
 /**
  * Runs fn while holding the lab lock, so two `up`/`down` runs (say, two
  * test files) never change the lab at once. A lock whose owner process
- * is gone is taken over.
+ * is gone is taken over. Calls made while this process holds the lock,
+ * nested or concurrent, share it.
  */
 export async function withLock<T>(fn: () => Promise<T>, timeoutMs = 20 * 60_000): Promise<T> {
+  if (lockDepth > 0) {
+    lockDepth++;
+    try {
+      return await fn();
+    } finally {
+      lockDepth--;
+    }
+  }
   fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
   const self = processRef(process.pid);
   const deadline = Date.now() + timeoutMs;
@@ -101,9 +112,11 @@ export async function withLock<T>(fn: () => Promise<T>, timeoutMs = 20 * 60_000)
     reported = true;
     await sleep(500);
   }
+  lockDepth = 1;
   try {
     return await fn();
   } finally {
+    lockDepth = 0;
     fs.rmSync(LOCK_FILE, { force: true });
   }
 }
