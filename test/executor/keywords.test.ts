@@ -352,3 +352,54 @@ test('interrupt stops the run and keeps notifications', async (t) => {
     ['alpha'],
   );
 });
+
+test('SIGINT ends the CLI promptly and the next run converges', async (t) => {
+  const playbook = `
+- name: Interrupted by a signal
+  hosts: web
+  tasks:
+    - name: Write the config
+      copy: { content: "v2\\n", dest: "{{ root }}/app.conf" }
+      notify: Record restart
+    - name: Slow step
+      command: { argv: [sleep, "3"] }
+      register: slow
+    - name: Write after the slow step
+      copy: { content: "after {{ slow.rc }}\\n", dest: "{{ root }}/after" }
+  handlers:
+    - name: Record restart
+      command: { argv: [sh, -c, "echo restarted >> \\"$0\\"", "{{ root }}/restarts"] }
+`;
+  await withSite(
+    playbook,
+    async (site) => {
+      const { spawn } = await import('node:child_process');
+      const bin = new URL('../../bin/onionplay.js', import.meta.url).pathname;
+      const child = spawn(process.execPath, [bin, 'run', join(site.dir, 'playbook.yaml'), '-i', site.dir, '--connection', 'local', '--output', 'plain', '-e', `root=${site.root}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('changed Write the config')) child.kill('SIGINT');
+      });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const started = Date.now();
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+      t.is(code, 130, stdout + stderr);
+      t.true(Date.now() - started < 10_000);
+      t.regex(stderr, /interrupt: finishing the scripts in flight, then stopping/);
+      t.is(await readFile(join(site.root, 'app.conf'), 'utf8'), 'v2\n');
+      t.false(existsSync(join(site.root, 'restarts')));
+      t.regex(await readFile(join(site.dir, 'state', 'pending-handlers.yaml'), 'utf8'), /Record restart/);
+
+      const resumed = await site.run();
+      t.is(resumed.code, 0, resumed.stdout);
+      t.is(await readFile(join(site.root, 'restarts'), 'utf8'), 'restarted\n');
+      const converged = await site.run();
+      t.is(converged.recaps.get('alpha')?.changed, 1, 'only the command without creates changes');
+    },
+    ['alpha'],
+  );
+});
