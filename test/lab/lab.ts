@@ -359,6 +359,27 @@ async function stopSupervisor(state: LabState): Promise<void> {
   fs.rmSync(CHILDREN_FILE, { force: true });
 }
 
+/**
+ * Deletes network namespaces and veths with the lab's names that the
+ * state file no longer lists, such as those of a host whose stop failed
+ * halfway. The `onionplay-` and `opveth` prefixes are the lab's own.
+ */
+async function deleteLeftoverNetworks(): Promise<void> {
+  const namespaces = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
+  for (const name of namespaces.filter((n) => n.startsWith('onionplay-'))) {
+    log(`deleting leftover network namespace ${name}`);
+    await run(['ip', 'netns', 'del', name], { allowFailure: true });
+  }
+  const links = (await run(['ip', '-o', 'link', 'show'])).stdout.split('\n');
+  for (const line of links) {
+    const name = line.split(':')[1]?.trim().split('@')[0];
+    if (name && /^opveth\d+$/.test(name)) {
+      log(`deleting leftover veth ${name}`);
+      await run(['ip', 'link', 'del', name], { allowFailure: true });
+    }
+  }
+}
+
 export interface DownOptions {
   /** Also delete the Tor keys, the lab SSH key and the cached rootfs. */
   purge?: boolean;
@@ -371,11 +392,18 @@ export async function down(options: DownOptions = {}): Promise<void> {
     const started = Date.now();
     const state = readState();
     if (state) {
-      await Promise.all(Object.values(state.hosts).map((host) => stopHost(host, true)));
-      state.hosts = {};
+      // Every host is stopped even when one fails; the state file stays for a retry.
+      const results = await Promise.allSettled(Object.values(state.hosts).map((host) => stopHost(host, true)));
+      const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+      for (const [name, host] of Object.entries(state.hosts)) if (!host.init && host.cgroups.length === 0) delete state.hosts[name];
       writeState(state);
       await stopSupervisor(state);
       writeState(state);
+      if (failures.length > 0) {
+        const reasons = failures.map((failure) => String(failure.reason instanceof Error ? failure.reason.message : failure.reason));
+        throw new Error(`could not stop every host; run down again to retry:\n${reasons.join('\n')}`);
+      }
+      await deleteLeftoverNetworks();
       if (state.bridge) await deleteBridge();
       if (!state.netnsDirWasMounted) await unmountNetnsDir();
       removeState();
