@@ -14,7 +14,7 @@ export interface HostState {
   netns: string;
   veth: string;
   rootfs: string;
-  /** Holds upper/, work/, docker/ and the root/ mount point. */
+  /** Directory that contains upper/, work/, docker/ and the root/ mount point. */
   hostDir: string;
   /** Cgroup directories created for the host, one per hierarchy. */
   cgroups: string[];
