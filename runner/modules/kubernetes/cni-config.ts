@@ -84,7 +84,7 @@ function planCni(args: CniConfigCheckArgs, probed: ProbeOutput): Plan {
 
 export const cniConfigCheckModule = defineModule<CniConfigCheckArgs>({
   name: 'cni_config_check',
-  description: 'Fail, naming the files, when /etc/cni/net.d holds configuration files of another network plugin.',
+  description: 'Fail, naming the files, when /etc/cni/net.d contains configuration files of another network plugin.',
   schema,
   idempotent: true,
   probe: probeCni,

@@ -47,10 +47,7 @@ export function parseCidr(text: string): { family: 4 | 6; prefix: number } | und
   return undefined;
 }
 
-/** Pattern of an IPv4 CIDR such as 10.244.0.0/16, for argument schemas. */
-export const IPV4_CIDR_PATTERN = '^(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}/(3[0-2]|[12]?\\d)$';
-
-/** The comma-separated subnets of a podSubnet, sorted, for comparison. */
+/** Split a podSubnet into its comma-separated subnets, sorted, for comparison. */
 export function subnetSet(value: string): string[] {
   return value
     .split(',')
@@ -127,7 +124,7 @@ export function readCaptured(lines: Map<string, string>, key: string): CapturedC
   };
 }
 
-/** The last non-empty lines of a text, joined, for messages. */
+/** Keep the last non-empty lines of a text, for messages. */
 export function lastLines(text: string, count = 5): string {
   return text
     .split('\n')

@@ -1,7 +1,7 @@
-// kubeadm_init: initialise the control plane once. A node with
-// /etc/kubernetes/admin.conf is initialised and only has its pod network
-// checked against the wanted one; a node that kubeadm left half-done is
-// reported, never reset, because `kubeadm reset` wipes the cluster's state.
+// kubeadm_init: initialise the control plane once. On a node with
+// /etc/kubernetes/admin.conf only the pod network is checked. A node that
+// kubeadm left half-done is reported, never reset, because `kubeadm reset`
+// wipes the cluster's state.
 
 import { defineModule } from '../define.ts';
 import { parseProbeLines, probeFailure, shellQuote } from '../shell-lib.ts';
@@ -88,7 +88,7 @@ function probeInit(): Probe {
   return { script, reads: ['/etc/kubernetes'] };
 }
 
-/** The `kubeadm init` command line for the arguments. */
+/** Build the `kubeadm init` command line, quoted for the shell. */
 export function initCommand(args: KubeadmInitArgs): string {
   const words = [
     'kubeadm',

@@ -1,5 +1,5 @@
 // kubeadm_join_command mints a fresh bootstrap token on the control plane
-// on every run, so a worker added a day later never meets an expired one;
+// on every run, so a worker added a day later never meets an expired one.
 // kubeadm_join joins a worker only when /etc/kubernetes/kubelet.conf is
 // absent. Tokens and join commands never appear in a reason or summary.
 
@@ -142,7 +142,7 @@ function probeJoin(): Probe {
   return { script, reads: [KUBELET_KUBECONFIG] };
 }
 
-/** The `kubeadm join` command line. */
+/** Build the `kubeadm join` command line, quoted for the shell. */
 export function joinCommandLine(join: JoinCommand, args: KubeadmJoinArgs): string {
   const words = ['kubeadm', 'join', join.apiServerEndpoint, '--token', join.token, '--discovery-token-ca-cert-hash', join.caCertHash];
   if (args.cri_socket !== undefined && args.cri_socket !== '') words.push(`--cri-socket=${args.cri_socket}`);

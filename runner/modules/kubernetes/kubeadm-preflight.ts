@@ -110,8 +110,12 @@ function parseFacts(args: KubeadmPreflightArgs, stdout: string): PreflightFacts 
   for (const [key, value] of lines) if (key.startsWith('sysctl:')) sysctls.set(key.slice(7), value);
 
   const kubeletConfigured = lines.get('kubelet_driver');
-  const kubeletDriver: CgroupDriver = kubeletConfigured === 'cgroupfs' ? 'cgroupfs' : kubeletConfigured === 'systemd' ? 'systemd' : (args.kubelet_cgroup_driver ?? 'systemd');
-  const kubeletDriverSource = kubeletConfigured === undefined ? 'kubeadm default' : '/var/lib/kubelet/config.yaml';
+  let kubeletDriver: CgroupDriver = args.kubelet_cgroup_driver ?? 'systemd';
+  let kubeletDriverSource = 'kubeadm default';
+  if (kubeletConfigured === 'cgroupfs' || kubeletConfigured === 'systemd') {
+    kubeletDriver = kubeletConfigured;
+    kubeletDriverSource = '/var/lib/kubelet/config.yaml';
+  }
 
   let runtimeDriver: CgroupDriver | 'unknown' = 'unknown';
   let runtimeDetail: string;
@@ -162,7 +166,7 @@ function driverFix(args: KubeadmPreflightArgs, wanted: CgroupDriver): string {
   return `set SystemdCgroup = ${wanted === 'systemd'} under [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options] in ${config}, then restart containerd and kubelet (the kubernetes-common role writes this file)`;
 }
 
-/** One sentence per problem, each naming its fix. */
+/** List the problems of the facts, one sentence each, naming its fix. */
 export function preflightProblems(args: KubeadmPreflightArgs, facts: PreflightFacts): string[] {
   const controlPlane = (args.node_role ?? 'control-plane') === 'control-plane';
   const minCpus = args.min_cpus ?? (controlPlane ? 2 : 1);

@@ -1,8 +1,7 @@
 // kubectl_apply: apply a manifest rendered on the controller. The probe
-// runs `kubectl diff` (a server-side dry run, read-only), so a converged
-// cluster costs no apply at all; when an apply runs, its result comes from
-// what the server printed for each object: created or configured is a
-// change, unchanged is not.
+// runs `kubectl diff` (a read-only server-side dry run), so a converged
+// cluster costs no apply at all. When an apply runs, the server's verdict
+// per object decides: created or configured is a change, unchanged is not.
 
 import { defineModule } from '../define.ts';
 import { parseProbeLines, probeFailure, shellQuote } from '../shell-lib.ts';
@@ -61,7 +60,7 @@ function probeApply(args: KubectlApplyArgs): Probe {
   return { script, reads: 'everything' };
 }
 
-/** What `kubectl apply` printed per object, grouped by the server's verdict. */
+/** Objects of a `kubectl apply` output, grouped by the server's verdict. */
 export interface ApplyReport {
   created: string[];
   configured: string[];
@@ -109,12 +108,14 @@ function planApply(args: KubectlApplyArgs, probed: ProbeOutput): Plan {
   if (lines.get('kubeconfig') !== 'present') {
     return { status: 'failed', message: `${kubeconfig} does not exist, so kubectl cannot reach the cluster. Run this task on the initialised control-plane node.` };
   }
+
   const manifest = manifestOf(args);
   const objects = manifestObjects(manifest);
   const diff = readCaptured(lines, 'diff');
   if (diff?.exitCode === 0) {
     return { status: 'ok', reason: `kubectl diff found no differences in the ${objects.length} objects of the manifest` };
   }
+
   const apply = { description: `kubectl apply (${objects.length} objects)`, script: `${feed(manifest, `${kubectl(kubeconfig)} apply -f -`)}\n` };
   if (diff?.exitCode === 1) {
     return {
@@ -126,6 +127,7 @@ function planApply(args: KubectlApplyArgs, probed: ProbeOutput): Plan {
       interpret: interpretApply,
     };
   }
+
   // kubectl diff fails on objects in a namespace the same manifest creates,
   // so an error is not final: the apply decides, and reports its own errors.
   const reason = diff === undefined ? 'kubectl diff did not run' : `kubectl diff failed: ${lastLines(diff.stderr || diff.stdout, 2)}`;

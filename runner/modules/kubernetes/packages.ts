@@ -1,4 +1,4 @@
-// Package modules the cluster roles need beyond apt: dpkg_selections holds
+// Package modules the cluster roles need beyond apt. dpkg_selections keeps
 // kubelet, kubeadm and kubectl at their version (`apt-mark hold`), and
 // apt_deb_files installs .deb files from a folder on the controller, for
 // hosts that cannot reach pkgs.k8s.io.
@@ -152,7 +152,7 @@ async function readDebs(args: AptDebFilesArgs, context: ModuleContext): Promise<
   }
   const missing = (args.only ?? []).filter((name) => !debs.some((deb) => deb.package === name));
   if (missing.length > 0) throw new Error(`${dir} has no .deb file for ${missing.join(', ')}.`);
-  if (debs.length === 0) throw new Error(`${dir} holds no .deb files.`);
+  if (debs.length === 0) throw new Error(`${dir} contains no .deb files.`);
   return debs;
 }
 

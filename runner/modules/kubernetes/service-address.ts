@@ -71,7 +71,7 @@ function probeService(args: ServiceAddressArgs): Probe {
   return { script: check + captureCommand('svc', command), reads: 'everything' };
 }
 
-/** A Service as the probe's jsonpath prints it: `TYPE CLUSTER_IP NAME=PORT...`. */
+/** Parse a Service as the probe's jsonpath prints it: `TYPE CLUSTER_IP NAME=PORT...`. */
 export function parseServiceLine(text: string): { type: string; clusterIp: string; ports: Array<{ name: string; port: number }> } | undefined {
   const [type, clusterIp, ...portWords] = text.trim().split(/\s+/);
   if (type === undefined || clusterIp === undefined) return undefined;
