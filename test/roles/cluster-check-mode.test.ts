@@ -1,7 +1,7 @@
 // The cluster plays of site.yaml in check mode through the local
-// connection, on a site whose hosts have Kubernetes disabled: every probe
-// runs for real on this machine (read-only), every template renders, and
-// every kubeadm task is reported skipped with its condition, never ok.
+// connection, on a site whose hosts have Kubernetes disabled. Every probe
+// runs for real on this machine (read-only) and every template renders.
+// Every kubeadm task must be reported skipped with its condition, never ok.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

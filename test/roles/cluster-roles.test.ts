@@ -1,7 +1,7 @@
-// The cluster roles without a cluster: their meta schemas accept their
-// defaults and reject bad values, their tasks name known modules, every
-// kubeadm task is guarded so hosts without kubeadm report it skipped, and
-// their templates render the manifests and files the modules receive.
+// The cluster roles without a cluster. Their meta schemas accept their
+// defaults and reject bad values, and their tasks name known modules.
+// Every kubeadm task is guarded, so hosts without kubeadm report it
+// skipped. Their templates render the manifests and files the modules get.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

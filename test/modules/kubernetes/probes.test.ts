@@ -1,6 +1,6 @@
 // Every probe runs for real through /bin/sh on this machine, which has no
-// Kubernetes: the scripts must be valid, read-only, and plan to a clear
-// answer from what a host without kubeadm prints.
+// Kubernetes. The scripts must be valid and read-only, and their output on
+// a host without kubeadm must plan to a clear result.
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
