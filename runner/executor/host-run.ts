@@ -13,6 +13,7 @@ import type { ModuleDefinition, Outcome, Plan, Probe, ProbeOutput } from '../mod
 import type { Task } from '../playbook/types.ts';
 import type { TaskStatus } from '../report/events.ts';
 import { evaluateCondition, referencedVariables, renderValue } from '../template/index.ts';
+import { shellQuote } from '../transport/shell.ts';
 import type { Connection, RunResult } from '../transport/types.ts';
 import { buildApplyScript, buildProbeScript, combineScripts, parseJournal, type FramedScript, type SectionAnswer } from './script.ts';
 import { localModuleContext, remoteModuleContext } from './module-context.ts';
@@ -115,6 +116,8 @@ export class HostRun {
   private unreachable = false;
   private journalPath: string;
   private unitCounter = 0;
+  /** Reconnects during applies in this play; bounded so a host that drops every connection is given up. */
+  private recoveries = 0;
   private readonly progress = new Map<Task, TaskProgress>();
   /** Finished units waiting for earlier ones, so results are reported in task order. */
   private reportQueue: Unit[] = [];
@@ -578,25 +581,43 @@ export class HostRun {
 
   /**
    * After a lost connection during an apply: reconnect, read the journal
-   * and settle the sections that finished. Sections that never started are
-   * planned again from a new probe; a started, unfinished section of a
-   * module that does not converge is reported, never re-run.
+   * and settle the sections that finished. Scripts on the host keep running
+   * when the connection drops (their output goes to files first), so the
+   * journal read waits up to a minute for sections that started to end.
+   * Sections that never started are planned again from a new probe; a
+   * section that started and did not end is reported, never run again.
    */
   private async recoverLostApply(connection: Connection, batch: Unit[], error: OnionplayError): Promise<Map<string, SectionAnswer> | undefined> {
+    this.recoveries += 1;
+    if (this.recoveries > 5) {
+      this.lose(new OnionplayError('transport', `${error.message}; gave up after ${this.recoveries - 1} reconnects during this run's changes`));
+      return undefined;
+    }
     if (!(await this.reconnect(connection, error))) return undefined;
-    const journal = await this.send(connection, buildProbeScript([{ key: 'journal', script: `cat ${this.journalPath} 2>/dev/null || true` }]), batch);
-    if (!journal) return undefined;
-    const entries = parseJournal(journal.get('journal')?.stdout ?? '');
+    const journal = shellQuote(this.journalPath);
+    const waitForEnds = [
+      `op_wait=0`,
+      `while [ "$op_wait" -lt 60 ]; do`,
+      `  op_open=0`,
+      `  for op_key in $(sed -n 's/^start //p' ${journal} 2>/dev/null); do grep -q "^end $op_key " ${journal} || op_open=1; done`,
+      `  [ "$op_open" -eq 0 ] && break`,
+      `  sleep 1; op_wait=$((op_wait + 1))`,
+      `done`,
+      `cat ${journal} 2>/dev/null || true`,
+    ].join('\n');
+    const read = await this.send(connection, buildProbeScript([{ key: 'journal', script: waitForEnds }]), batch);
+    if (!read) return undefined;
+    const entries = parseJournal(read.get('journal')?.stdout ?? '');
     const answers = new Map<string, SectionAnswer>();
     const replan: Unit[] = [];
     for (const unit of batch) {
       const entry = entries.get(unit.key);
       if (entry?.exitCode !== undefined) {
         answers.set(unit.key, { stdout: '', stderr: '(output lost with the connection)', exitCode: entry.exitCode });
-      } else if (entry?.started && !this.isIdempotent(unit)) {
+      } else if (entry?.started) {
         answers.set(unit.key, {
           stdout: '',
-          stderr: 'the connection was lost while this command ran; it is not run again, check the host',
+          stderr: 'the connection was lost while this task ran on the host and it had not finished a minute later; it is not run again, check the host',
           exitCode: 255,
         });
       } else {
@@ -608,15 +629,14 @@ export class HostRun {
         unit.probeAnswer = undefined;
         unit.plan = undefined;
       }
-      const connectionNow = connection;
       const probed = replan.filter((unit) => unit.probe);
       if (probed.length > 0) {
-        const again = await this.send(connectionNow, buildProbeScript(probed.map((unit) => this.probeSection(unit))), replan);
+        const again = await this.send(connection, buildProbeScript(probed.map((unit) => this.probeSection(unit))), replan);
         if (!again) return undefined;
         for (const unit of probed) unit.probeAnswer = again.get(unit.key);
       }
       this.run.bus.emit({ type: 'log', level: 1, host: this.host, message: `${replan.length} task(s) planned again after the reconnect` });
-      await this.planAndApply(connectionNow, replan, false);
+      await this.planAndApply(connection, replan, false);
     }
     return answers;
   }
