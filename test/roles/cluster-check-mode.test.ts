@@ -64,6 +64,7 @@ const KUBEADM_TASKS = [
   'Apply the flannel manifest',
   'Check that the master minted a join command',
   'Apply the web Deployment and its ClusterIP Service',
+  'Wait until the web pods are ready',
   'Print the web onion address',
 ];
 
