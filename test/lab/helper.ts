@@ -23,7 +23,7 @@ import {
   waitNetworkReady,
 } from './lab.ts';
 import { isAlive, processRef, type ProcessRef } from './procs.ts';
-import { LOCK_HANDOVER_ENV, readState } from './state.ts';
+import { LOCK_HANDOVER_ENV, readState, withLock } from './state.ts';
 import { onionHostname } from './tor-network.ts';
 
 export { hostExec, rebuildHostByName as rebuildHost, restartClientTor, startHostByName as startHost, stopHostByName as stopHost };
@@ -98,10 +98,13 @@ export function otherLabUsers(): number {
  * uses it any more; a lab started by `npm run lab -- up` stays up.
  */
 export async function downIfUnused(): Promise<boolean> {
-  const state = readState();
-  if (!state || state.startedBy !== 'helper' || liveUsers().length > 0) return false;
-  await down();
-  return true;
+  // Under the lock, a test process that registers at the same time either is seen here or finds the lab gone.
+  return withLock(async () => {
+    const state = readState();
+    if (!state || state.startedBy !== 'helper' || liveUsers().length > 0) return false;
+    await down();
+    return true;
+  });
 }
 
 /**
@@ -114,9 +117,6 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
   if (!gate.enabled) throw new Error(`the lab cannot run here: ${gate.reason}`);
   const self = processRef(process.pid);
   if (!self) throw new Error('cannot read this process in /proc');
-  fs.mkdirSync(USERS_DIR, { recursive: true, mode: 0o700 });
-  // Register before starting, so a second test file that finds the lab up does not tear it down under us.
-  fs.writeFileSync(userFile(self), JSON.stringify(self), { mode: 0o600 });
 
   let released = false;
   const releaseSync = () => {
@@ -140,19 +140,21 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
   process.once('SIGTERM', onSignal);
 
   try {
-    const before = readState();
-    const wasHealthy = labHealthy(before);
-    let state = before;
-    let onion: string;
-    if (wasHealthy && before) {
-      options.log?.('reusing the running lab');
-      onion = (await waitNetworkReady(sortedHosts(before).map((host) => host.address), 60_000)).onion;
-    } else {
+    // Registering under the lock means a test process that is tearing the lab down either sees
+    // this process as a user or has finished before this one looks at the lab.
+    const { state, wasHealthy } = await withLock(async () => {
+      fs.mkdirSync(USERS_DIR, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(userFile(self), JSON.stringify(self), { mode: 0o600 });
+      const before = readState();
+      if (before && labHealthy(before)) return { state: before, wasHealthy: true };
       options.log?.('starting the lab');
-      state = await up({ hosts: options.hosts, startedBy: 'helper' });
-      onion = onionHostname() ?? '';
+      return { state: await up({ hosts: options.hosts, startedBy: 'helper' }), wasHealthy: false };
+    });
+    let onion = onionHostname() ?? '';
+    if (wasHealthy) {
+      options.log?.('reusing the running lab');
+      onion = (await waitNetworkReady(sortedHosts(state).map((host) => host.address), 60_000)).onion;
     }
-    if (!state) throw new Error('the lab state file is missing after up');
     const startedByUs = !wasHealthy && state.startedBy === 'helper';
     return {
       siteDir: state.siteDir,

@@ -214,8 +214,18 @@ function supervisorRunning(state: LabState): boolean {
   return state.supervisor !== undefined && isAlive(state.supervisor);
 }
 
+/**
+ * True while the host's PID 1 is still systemd. After `systemctl poweroff`
+ * or `reboot` inside a host, PID 1 becomes systemd-shutdown and the host
+ * no longer works, though its PID lives on for a while.
+ */
 function hostRunning(host: HostState | undefined): boolean {
-  return host?.init !== undefined && isAlive(host.init);
+  if (host?.init === undefined || !isAlive(host.init)) return false;
+  try {
+    return fs.readFileSync(`/proc/${host.init.pid}/comm`, 'utf8').trim() === 'systemd';
+  } catch {
+    return false;
+  }
 }
 
 async function hostFiles(mirrors: Mirror[], specs: HostSpec[], aptSources: string): Promise<HostFiles> {
