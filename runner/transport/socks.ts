@@ -2,10 +2,11 @@
 // greeting, the username/password sub-negotiation and the CONNECT request
 // in one write (RFC 1928 and RFC 1929 without waiting for each reply), and
 // lets the caller send its first bytes right behind them, so the whole
-// SOCKS exchange costs one round trip instead of three. tor 0.4.9 parses
-// the three messages from one buffer and answers the CONNECT (checked
-// against a tor SocksPort with no network: 0xF0 for an unknown onion,
-// 0xF6 for a bad one). The `socks` package is the fallback.
+// SOCKS exchange costs one round trip instead of three. tor 0.4.9.11
+// parses the three messages from one buffer and answers the CONNECT
+// (checked against a tor without a reachable network: 0xF6 at once for a
+// bad onion address, 0x06 after SocksTimeout for an unknown one). The
+// `socks` package is the fallback.
 // NOTE: that tor forwards the SSH bytes written behind the request once
 // the stream opens is not yet checked against a working Tor network.
 
