@@ -191,6 +191,7 @@ export async function execInHost(host: HostState, argv: string[], input?: string
       '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'LANG=C.UTF-8',
       ...argv,
     ],
-    { allowFailure: true, input },
+    // A stopped nsenter would keep the host's PID 1 from exiting: it cannot reap its child.
+    { allowFailure: true, input, newSession: true },
   );
 }

@@ -63,7 +63,13 @@ export async function terminate(refs: ProcessRef[], sig: NodeJS.Signals | number
   const left = await waitExit(refs, graceMs);
   for (const ref of left) signal(ref, 'SIGKILL');
   const stuck = await waitExit(left, 5000);
-  if (stuck.length > 0) throw new Error(`processes did not exit after SIGKILL: ${stuck.map((r) => r.pid).join(', ')}`);
+  if (stuck.length > 0) {
+    throw new Error(
+      `processes did not exit after SIGKILL: ${stuck.map((r) => r.pid).join(', ')}. A PID 1 waits in ` +
+        'zap_pid_ns_processes until every process of its namespace is reaped; look for a stopped (state T) ' +
+        'nsenter whose child is a zombie, and continue it with kill -CONT',
+    );
+  }
   return left.map((ref) => ref.pid);
 }
 

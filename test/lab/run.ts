@@ -16,6 +16,11 @@ export interface RunOptions {
   /** Forward the command's output to our stderr as it arrives. */
   inheritOutput?: boolean;
   timeoutMs?: number;
+  /**
+   * Run the command in a new session, without a controlling terminal, so a
+   * program that touches the terminal (apt-get does) is not stopped by SIGTTOU.
+   */
+  newSession?: boolean;
 }
 
 export class CommandError extends Error {
@@ -38,6 +43,7 @@ export function run(argv: string[], options: RunOptions = {}): Promise<RunResult
       env: options.env ?? process.env,
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs,
+      detached: options.newSession ?? false,
     });
     let stdout = '';
     let stderr = '';
