@@ -9,7 +9,7 @@ const SECRET_NAME = /pass|secret|token|private|key$/i;
 const KEY_PATH_NAMES = new Set(['ssh_key']);
 
 /**
- * Whether a variable or key name holds a secret: it contains `pass`,
+ * Return whether a variable or key name names a secret: it contains `pass`,
  * `secret`, `token` or `private`, or ends in `key`, case-insensitive.
  * `ssh_key` is a path to a key file and is shown.
  */

@@ -15,7 +15,7 @@ export function mergeVariables(layers: Array<Record<string, unknown>>): Record<s
   return merged;
 }
 
-/** The host's groups in precedence order: `all`, then by depth (parents first), then by name. */
+/** Return the host's groups in precedence order: `all`, then by depth (parents first), then by name. */
 export function groupsInPrecedenceOrder(inventory: Inventory, host: string): InventoryGroup[] {
   const entry = inventory.hosts.get(host);
   if (entry === undefined) return [];
@@ -31,7 +31,7 @@ export function groupsInPrecedenceOrder(inventory: Inventory, host: string): Inv
 }
 
 /**
- * The inventory variables of a host: group `all` < other groups by depth,
+ * Merge the inventory variables of a host: group `all` < other groups by depth,
  * then name < the host's own vars (hosts.yaml, then host_vars/) < facts
  * learned by earlier runs (state/facts.yaml).
  */
@@ -42,7 +42,7 @@ export function inventoryVariables(inventory: Inventory, host: string): Record<s
   return mergeVariables(layers);
 }
 
-/** Where each of `inventoryVariables(inventory, host)` was set. */
+/** Return the position where each of `inventoryVariables(inventory, host)` was set. */
 export function inventoryVariableSources(inventory: Inventory, host: string): VariableSources {
   const layers: VariableSources[] = groupsInPrecedenceOrder(inventory, host).map((group) => group.varSources ?? {});
   layers.push(inventory.hosts.get(host)?.varSources ?? {});

@@ -44,7 +44,7 @@ async function listRoles(dirs: string[]): Promise<string[]> {
     try {
       for (const entry of await readdir(dir, { withFileTypes: true })) if (entry.isDirectory()) names.add(entry.name);
     } catch {
-      // A search folder that does not exist holds no roles.
+      // A search folder that does not exist contains no roles.
     }
   }
   return [...names].sort();

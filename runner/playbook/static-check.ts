@@ -1,7 +1,8 @@
 // Find undefined template variables before anything runs. A task's
-// arguments are checked when the task has no `when:` (a condition may guard
-// a variable that is only sometimes set): every name they use must be a
-// variable, a loop variable, or registered or set by an earlier task.
+// arguments are checked only when the task has no `when:`, because a
+// condition may guard a variable that is only sometimes set. Every name
+// they use must be a variable, a loop variable, or registered or set by an
+// earlier task.
 // Arguments whose names are all plain variables are also rendered, which
 // catches a missing key such as `{{ tor.port }}`.
 
@@ -69,14 +70,14 @@ function checkTask(
 ): void {
   if (task.when.length > 0) return;
   const names = new Set([
-    ...referencedVariables(task.args),
-    ...referencedVariables(task.loop ?? null),
-    ...referencedVariables(task.delegateTo ?? null),
+    ...referencedVariables(task.args, { required: true }),
+    ...referencedVariables(task.loop ?? null, { required: true }),
+    ...referencedVariables(task.delegateTo ?? null, { required: true }),
   ]);
   const local = new Set([task.loopVar, ...Object.keys(task.vars)]);
   for (const name of names) {
     if (Object.hasOwn(vars, name) || dynamic.has(name) || local.has(name) || RUNTIME_NAMES.includes(name)) continue;
-    if (matchesFactPattern(name, dynamic) || onlyDefaulted(task, name)) continue;
+    if (matchesFactPattern(name, dynamic)) continue;
     report(undefinedVariableError(task, name));
     return;
   }
@@ -100,15 +101,6 @@ function matchesFactPattern(name: string, dynamic: Set<string>): boolean {
     if (regex.test(name)) return true;
   }
   return false;
-}
-
-// Whether every use of the name is the first argument of `default`, which
-// stands in for an undefined value.
-function onlyDefaulted(task: Task, name: string): boolean {
-  const text = JSON.stringify([task.args, task.loop ?? null]);
-  const uses = text.match(new RegExp(`(?<![\\w.])${name}(?![\\w])`, 'g'))?.length ?? 0;
-  const defaulted = text.match(new RegExp(`default\\s+${name}(?![\\w.])`, 'g'))?.length ?? 0;
-  return uses > 0 && uses === defaulted;
 }
 
 // Names a task makes available to the tasks after it.

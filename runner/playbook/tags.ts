@@ -9,7 +9,7 @@ function overlaps(a: string[], b: Set<string>): boolean {
   return a.some((tag) => b.has(tag));
 }
 
-/** Whether a task runs with the given --tags and --skip-tags. */
+/** Return whether a task runs with the given --tags and --skip-tags. */
 export function taskSelected(task: Task, tags: string[] = [], skipTags: string[] = []): boolean {
   const wanted = new Set(tags);
   const skipped = new Set(skipTags);
@@ -28,7 +28,7 @@ export function taskSelected(task: Task, tags: string[] = [], skipTags: string[]
   return explicitlyWanted;
 }
 
-/** The tasks that run with the given --tags and --skip-tags, in order. */
+/** Select the tasks that run with the given --tags and --skip-tags, in order. */
 export function selectTasksByTags(tasks: Task[], tags: string[] = [], skipTags: string[] = []): Task[] {
   return tasks.filter((task) => taskSelected(task, tags, skipTags));
 }

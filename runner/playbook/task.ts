@@ -11,7 +11,7 @@ import { checkConditionSyntax, checkTemplateSyntax } from '../template/index.ts'
 import type { YamlDocument, YamlPath } from '../yaml/load.ts';
 import type { Handler, RoleRef, Task } from './types.ts';
 
-/** Where a task's source is, kept for checks after loading. */
+/** The source location of a task, kept for checks after loading. */
 export interface TaskSource {
   doc: YamlDocument;
   path: YamlPath;
@@ -19,7 +19,7 @@ export interface TaskSource {
 
 const sources = new WeakMap<Task, TaskSource>();
 
-/** The document and path a loaded task was read from. */
+/** Return the document and path that a loaded task was read from. */
 export function taskSource(task: Task): TaskSource | undefined {
   return sources.get(task);
 }
@@ -241,6 +241,12 @@ function checkTemplates(raw: Mapping, context: TaskContext): void {
   }
 }
 
+// Ansible retries an `until` task 3 times when `retries` is not set.
+function retriesOf(retries: unknown, until: string | undefined): number {
+  if (typeof retries === 'number') return retries;
+  return until !== undefined ? 3 : 0;
+}
+
 function buildTask(raw: Mapping, moduleName: string, args: Mapping, context: TaskContext): Task | Handler {
   const loopControl = isMapping(raw.loop_control) ? raw.loop_control : {};
   const until = joinConditions(raw.until);
@@ -255,8 +261,7 @@ function buildTask(raw: Mapping, moduleName: string, args: Mapping, context: Tas
     tags: tagList(raw.tags),
     ignoreErrors: raw.ignore_errors === true,
     noLog: raw.no_log === true,
-    // Ansible retries an `until` task 3 times unless told otherwise.
-    retries: typeof raw.retries === 'number' ? raw.retries : until !== undefined ? 3 : 0,
+    retries: retriesOf(raw.retries, until),
     delayMs: Math.round((typeof raw.delay === 'number' ? raw.delay : 5) * 1000),
     runOnce: raw.run_once === true,
     vars: isMapping(raw.vars) ? { ...raw.vars } : {},

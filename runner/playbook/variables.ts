@@ -1,4 +1,4 @@
-// Variables as a play sees them before it runs, with the position where each
+// Variables of a play before it runs, with the position where each
 // value was set, and the check of each role's `variables` schema.
 
 import { OnionplayError } from '../errors/index.ts';
@@ -16,7 +16,7 @@ export interface SourcedVariables {
   sources: VariableSources;
 }
 
-/** Where `-e` values are reported when they have no file of their own. */
+/** The position reported for `-e` values that have no file of their own. */
 export const EXTRA_VARS_POSITION: SourcePosition = { file: '<command line -e>', line: 1, column: 1 };
 
 function merge(layers: SourcedVariables[]): SourcedVariables {
@@ -120,8 +120,8 @@ export function validateRoleVariables(
   return errors;
 }
 
-// The variables a role's schema talks about: its properties and required
-// names. Other variables of the play are none of the schema's business.
+// Pick the variables that a role's schema declares: its properties and
+// required names. The schema does not constrain the play's other variables.
 function pickDeclared(schema: Record<string, unknown>, vars: Record<string, unknown>): Record<string, unknown> {
   const names = new Set<string>([
     ...Object.keys((schema.properties ?? {}) as Record<string, unknown>),

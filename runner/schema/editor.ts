@@ -22,7 +22,7 @@ export function taskSchema(handler: boolean): JsonSchema {
   return { type: 'object', additionalProperties: false, properties };
 }
 
-/** Every editor schema, by file name under schemas/. */
+/** Build every editor schema, keyed by its file name under schemas/. */
 export function editorSchemas(): Record<string, JsonSchema> {
   const task = taskSchema(false);
   const handler = taskSchema(true);

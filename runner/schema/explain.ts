@@ -167,7 +167,7 @@ function explainType(data: unknown, expected: string[] | string, name: string, k
   };
 }
 
-/** The fix for a mode written as a YAML number, or undefined when not a mode. */
+/** Build the fix for a mode written as a YAML number; undefined when the key is not a mode. */
 function octalModeFix(name: string, data: unknown, habit: YamlHabit | undefined): string | undefined {
   const looksLikeMode = /mode$/i.test(name) || habit?.kind === 'octal';
   if (!looksLikeMode || typeof data !== 'number') return undefined;
@@ -180,7 +180,7 @@ function octalModeFix(name: string, data: unknown, habit: YamlHabit | undefined)
   return `mode must be a string of octal digits: quote it, ${name}: '${quoted}'`;
 }
 
-/** The fix for `yes`/`no`/`on`/`off` where a boolean is expected. */
+/** Build the fix for `yes`/`no`/`on`/`off` where a boolean is expected. */
 function booleanHabitFix(data: unknown, habit: YamlHabit | undefined, allowedValues: unknown[]): string | undefined {
   if (typeof data !== 'string' || !allowedValues.includes(true)) return undefined;
   const word = data.toLowerCase();

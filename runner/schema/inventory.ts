@@ -11,7 +11,7 @@ export const connectionProperties: Record<string, JsonSchema> = {
     description: 'host name or IP address for first contact, reached through Tor',
   },
   // The loader checks the address fully (length, version, checksum), with a
-  // message for each case, so the schema only asks for a string.
+  // message for each case, so the schema only requires a string.
   onion: {
     type: 'string',
     description: 'a v3 onion address: 56 characters a-z and 2-7, then .onion',
@@ -87,9 +87,9 @@ export const siteFileSchema: JsonSchema = {
     secrets_passphrase_env: {
       type: 'string',
       pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
-      description: 'name of the environment variable that holds the secrets passphrase',
+      description: 'name of the environment variable that contains the secrets passphrase',
     },
-    secrets_passphrase_file: { type: 'string', minLength: 1, description: 'file holding the secrets passphrase' },
+    secrets_passphrase_file: { type: 'string', minLength: 1, description: 'file that contains the secrets passphrase' },
   },
 };
 

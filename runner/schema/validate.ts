@@ -30,7 +30,7 @@ function compile(schema: JsonSchema): ValidateFunction {
   return validate;
 }
 
-/** Where the validated value sits: its document and its path in it. */
+/** The location of a validated value: its document and its path in it. */
 export interface ValidationTarget {
   doc: YamlDocument;
   path: YamlPath;

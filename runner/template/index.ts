@@ -18,7 +18,7 @@ type Expression = hbs.AST.Expression;
 type MustacheStatement = hbs.AST.MustacheStatement;
 type SubExpression = hbs.AST.SubExpression;
 
-/** Where a template comes from, for error messages; `what` names the value, e.g. "args of task 'Install tor'". */
+/** The source of a template, for error messages. `what` names the value, e.g. "args of task 'Install tor'". */
 export type TemplateSource = SourcePosition & { what?: string };
 
 const CAPTURE = '__capture';
@@ -291,9 +291,11 @@ function conditionSyntaxError(expression: string, where: TemplateSource, cause: 
  * Top-level variable names that a template string, or any string inside a
  * value, refers to; helper names, `@data`, `this` and names local to
  * `{{#each}}`/`{{#with}}` blocks are left out. Conditions may be passed
- * as they are written (without braces) with `condition: true`.
+ * as they are written (without braces) with `condition: true`. With
+ * `required: true`, names used only as the first argument of `default` or
+ * `defined` are left out too, since those may be undefined.
  */
-export function referencedVariables(textOrValue: unknown, options: { condition?: boolean } = {}): string[] {
+export function referencedVariables(textOrValue: unknown, options: { condition?: boolean; required?: boolean } = {}): string[] {
   const names = new Set<string>();
   const visit = (value: unknown): void => {
     if (typeof value === 'string') {
@@ -305,7 +307,8 @@ export function referencedVariables(textOrValue: unknown, options: { condition?:
       } catch {
         return;
       }
-      for (const name of collectReferences(program, new Set(Object.keys(helpers)))) names.add(name);
+      const lenient = options.required ? LENIENT_HELPERS : new Set<string>();
+      for (const name of collectReferences(program, new Set(Object.keys(helpers)), lenient)) names.add(name);
     } else if (Array.isArray(value)) {
       value.forEach(visit);
     } else if (value !== null && typeof value === 'object') {

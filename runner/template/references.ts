@@ -5,8 +5,16 @@ type PathExpression = hbs.AST.PathExpression;
 
 const CONTEXT_HELPERS = new Set(['each', 'with']);
 
-/** Top-level variable names used in a parsed template, in order of first use. */
-export function collectReferences(program: hbs.AST.Program, helperNames: Set<string>): string[] {
+/**
+ * Collect the top-level variable names used in a parsed template, in order
+ * of first use. Names in `skipFirstArgumentOf` helpers' first argument
+ * (`default x 1`) are left out, because those helpers accept undefined.
+ */
+export function collectReferences(
+  program: hbs.AST.Program,
+  helperNames: Set<string>,
+  skipFirstArgumentOf: Set<string> = new Set(),
+): string[] {
   const names = new Set<string>();
 
   // `scopes` counts enclosing blocks that change the context; `locals`
@@ -40,7 +48,11 @@ export function collectReferences(program: hbs.AST.Program, helperNames: Set<str
         const path = call.path as PathExpression;
         const isHelper = path.type === 'PathExpression' && (params.length > 0 || pairs.length > 0 || helperNames.has(path.original) || node.type === 'BlockStatement');
         if (!isHelper) visit(path, scopes, locals);
-        for (const param of params) visit(param, scopes, locals);
+        const lenient = path.type === 'PathExpression' && skipFirstArgumentOf.has(path.original);
+        params.forEach((param, index) => {
+          if (lenient && index === 0 && param.type === 'PathExpression') return;
+          visit(param, scopes, locals);
+        });
         for (const pair of pairs) visit(pair.value, scopes, locals);
         if (node.type === 'BlockStatement') {
           const changesContext = CONTEXT_HELPERS.has(path.original);

@@ -415,3 +415,9 @@ test('host pattern matching nothing warns', async (t) => {
   t.regex(run.output, /ok: 1 plays, 1 tasks, 0 hosts/);
   t.is(connectAttempts, 0);
 });
+
+test('default makes a variable optional', async (t) => {
+  const run = await validate({ 'play.yaml': '- hosts: all\n  tasks:\n    - debug: {msg: "{{ default tor_extra_config \\"\\" }}"}\n' });
+  t.is(run.code, ExitCode.ok, run.output);
+  t.is(connectAttempts, 0);
+});

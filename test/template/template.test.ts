@@ -214,3 +214,8 @@ test('unknown helper found without rendering', (t) => {
 test('builtin block helpers are known', (t) => {
   t.notThrows(() => checkTemplateSyntax('{{#if a}}{{#each b}}{{#with c}}{{lookup d "e"}}{{/with}}{{/each}}{{else}}{{#unless f}}x{{/unless}}{{/if}}', { file: 't', line: 1, column: 1 }));
 });
+
+test('required references skip default arguments', (t) => {
+  t.deepEqual(referencedVariables('{{default a 1}} {{defined b}} {{c}} {{default d.e f}}', { required: true }), ['c', 'f']);
+  t.deepEqual(referencedVariables('{{default a 1}}'), ['a']);
+});
