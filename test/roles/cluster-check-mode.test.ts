@@ -62,7 +62,6 @@ const KUBEADM_TASKS = [
   'Check that no other CNI is configured',
   "Check that the cluster's podSubnet is the flannel network",
   'Apply the flannel manifest',
-  'Check that the master minted a join command',
   'Apply the web Deployment and its ClusterIP Service',
   'Wait until the web pods are ready',
   'Print the web onion address',

@@ -108,7 +108,7 @@ export const kubeadmJoinCommandModule = defineModule<KubeadmJoinCommandArgs>({
 // ---- kubeadm_join ---------------------------------------------------------
 
 export interface KubeadmJoinArgs {
-  join_command: string;
+  join_command?: string;
   cri_socket?: string;
   node_name?: string;
   ignore_preflight_errors?: string[];
@@ -119,14 +119,13 @@ const joinSchema: JsonSchema = {
   properties: {
     join_command: {
       type: 'string',
-      minLength: 1,
-      description: "The master's join command, as kubeadm_join_command registers it (hostvars.MASTER.kubeadm_join.join_command).",
+      description:
+        "The master's join command, as kubeadm_join_command registers it (hostvars.MASTER.kubeadm_join.join_command). A joined node needs none, so it may be unset or empty then.",
     },
     cri_socket: { type: 'string', pattern: '^(unix://\\S+)?$', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock; empty lets kubeadm find it.' },
     node_name: { type: 'string', pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$', description: 'Node name (--node-name); empty or unset is the host name.' },
     ignore_preflight_errors: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9-]+$' }, default: [], description: 'kubeadm preflight checks to turn into warnings.' },
   },
-  required: ['join_command'],
   additionalProperties: false,
 };
 
@@ -167,7 +166,7 @@ function planJoin(args: KubeadmJoinArgs, probed: ProbeOutput): Plan {
   const failure = probeFailure(probed, 'the node state');
   if (failure) return failure;
   const lines = parseProbeLines(probed.stdout);
-  const join = parseJoinCommand(args.join_command);
+  const join = parseJoinCommand(args.join_command ?? '');
 
   if (lines.get('kubelet_conf') === 'present') {
     const server = lines.get('server');
@@ -178,6 +177,14 @@ function planJoin(args: KubeadmJoinArgs, probed: ProbeOutput): Plan {
       };
     }
     return { status: 'ok', reason: `already joined: ${KUBELET_KUBECONFIG} exists${server === undefined ? '' : ` (API server ${server})`}, so kubeadm join is not run again` };
+  }
+  if (args.join_command === undefined || args.join_command === '') {
+    return {
+      status: 'failed',
+      message:
+        "this node has not joined and there is no join command: the master's kubeadm_join_command did not run in this run. " +
+        "Run the masters' play before the workers' play, in the same run. In check mode the master mints no token, so a node that still has to join cannot be checked.",
+    };
   }
   if (join === undefined) {
     return {

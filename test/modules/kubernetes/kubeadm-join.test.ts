@@ -67,6 +67,23 @@ const rows: PlanRow[] = [
     },
   },
   {
+    name: 'joined worker in check mode, no join command',
+    module: kubeadmJoinModule,
+    args: {},
+    stdout: 'kubeadm present\nkubelet_conf present\nserver https://10.200.0.11:6443\n',
+    expect: {
+      status: 'ok',
+      reason: 'already joined: /etc/kubernetes/kubelet.conf exists (API server https://10.200.0.11:6443), so kubeadm join is not run again',
+    },
+  },
+  {
+    name: 'fresh worker without a join command',
+    module: kubeadmJoinModule,
+    args: { join_command: '' },
+    stdout: 'kubeadm present\nkubelet_conf absent\n',
+    expect: { status: 'failed', message: /^this node has not joined and there is no join command: .*Run the masters' play before the workers' play/ },
+  },
+  {
     name: 'worker of another cluster',
     module: kubeadmJoinModule,
     args: { join_command: joinCommand },
