@@ -152,6 +152,23 @@ export async function readValidated(
   return problems.length > 0 ? undefined : doc;
 }
 
+const origins = new WeakMap<SourcePosition, { doc: YamlDocument; path: YamlPath }>();
+
+/**
+ * Return the position of the value at `path`, remembering its document so
+ * that `originOf` can later find nested positions and YAML 1.1 habits.
+ */
+export function sourcedPosition(doc: YamlDocument, path: YamlPath): SourcePosition {
+  const position = doc.positionOf(path);
+  origins.set(position, { doc, path });
+  return position;
+}
+
+/** Return the document and path of a position made by `sourcedPosition` or `readLayer`. */
+export function originOf(position: SourcePosition | undefined): { doc: YamlDocument; path: YamlPath } | undefined {
+  return position === undefined ? undefined : origins.get(position);
+}
+
 /** Read the mapping at `at` as variables, keeping each value's position. */
 export function readLayer(doc: YamlDocument, at: YamlPath): VariableLayer {
   let node: unknown = doc.value;
@@ -163,7 +180,7 @@ export function readLayer(doc: YamlDocument, at: YamlPath): VariableLayer {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return { vars, sources };
   for (const [name, value] of Object.entries(node)) {
     vars[name] = value;
-    sources[name] = doc.positionOf([...at, name]);
+    sources[name] = sourcedPosition(doc, [...at, name]);
   }
   return { vars, sources };
 }

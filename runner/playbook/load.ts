@@ -5,7 +5,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { OnionplayError, ValidationErrors } from '../errors/index.ts';
 import type { SourcePosition } from '../errors/index.ts';
-import { readLayer, readValidated } from '../inventory/load.ts';
+import { readLayer, readValidated, sourcedPosition } from '../inventory/load.ts';
 import type { Collector } from '../inventory/load.ts';
 import { formatKeyPath } from '../schema/format.ts';
 import { playSchema, taskListSchema } from '../schema/playbook.ts';
@@ -439,7 +439,7 @@ function parseRoleUse(entry: unknown, doc: YamlDocument, at: YamlPath): RoleUse 
   for (const [key, value] of Object.entries(entry)) {
     if (['role', 'vars', 'tags', 'when'].includes(key)) continue;
     vars[key] = value;
-    varSources[key] = doc.positionOf([...at, key]);
+    varSources[key] = sourcedPosition(doc, [...at, key]);
   }
   const explicit = readLayer(doc, [...at, 'vars']);
   Object.assign(vars, explicit.vars);

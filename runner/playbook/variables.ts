@@ -5,6 +5,7 @@ import { OnionplayError } from '../errors/index.ts';
 import type { SourcePosition } from '../errors/index.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { inventoryVariableSources, inventoryVariables, magicVariables, mergeVariables } from '../inventory/vars.ts';
+import { originOf } from '../inventory/load.ts';
 import { validateValue } from '../schema/validate.ts';
 import { resolveVariables } from '../template/resolve.ts';
 import type { YamlDocument, YamlPath } from '../yaml/load.ts';
@@ -55,15 +56,33 @@ export function playVariables(
 }
 
 /**
- * A stand-in YAML document whose positions are those of whole variables,
- * so schema errors point at the file and line where a value was set.
+ * Build a stand-in YAML document over variables from several files, so
+ * schema errors point at the file and line where a value was set. Paths
+ * inside a variable resolve in the variable's own document when known.
  */
 export function variablesDocument(sources: VariableSources, fallback: SourcePosition): YamlDocument {
-  const positionOf = (path: YamlPath): SourcePosition => {
+  const locate = (path: YamlPath) => {
     const first = path[0];
-    return (typeof first === 'string' ? sources[first] : undefined) ?? fallback;
+    const position = typeof first === 'string' ? sources[first] : undefined;
+    const origin = originOf(position);
+    return { position, origin, inner: origin ? [...origin.path, ...path.slice(1)] : [] };
   };
-  return { file: fallback.file, value: null, positionOf, keyPositionOf: positionOf, habitAt: () => undefined };
+  return {
+    file: fallback.file,
+    value: null,
+    positionOf(path) {
+      const { position, origin, inner } = locate(path);
+      return origin ? origin.doc.positionOf(inner) : (position ?? fallback);
+    },
+    keyPositionOf(path) {
+      const { position, origin, inner } = locate(path);
+      return origin ? origin.doc.keyPositionOf(inner) : (position ?? fallback);
+    },
+    habitAt(path) {
+      const { origin, inner } = locate(path);
+      return origin?.doc.habitAt(inner);
+    },
+  };
 }
 
 /** Report each distinct problem once, naming the first host it was found on. */

@@ -241,7 +241,7 @@ test('bad HiddenServicePort target', async (t) => {
     'play.yaml': '- hosts: all\n  roles: [tor]\n',
     'site/host_vars/obelix.yaml': 'tor_onion_services:\n  - {name: ssh, port: 22, target: "10.0.0.5:22"}\n',
   });
-  assertBroken(t, run, 'site/host_vars/obelix.yaml:2:3', 'tor_onion_services[0].target', 'change the value to a local address and port');
+  assertBroken(t, run, 'site/host_vars/obelix.yaml:2:35', 'tor_onion_services[0].target', 'change the value to a local address and port');
 });
 
 test('pod CIDR that is not a CIDR', async (t) => {
@@ -420,4 +420,16 @@ test('default makes a variable optional', async (t) => {
   const run = await validate({ 'play.yaml': '- hosts: all\n  tasks:\n    - debug: {msg: "{{ default tor_extra_config \\"\\" }}"}\n' });
   t.is(run.code, ExitCode.ok, run.output);
   t.is(connectAttempts, 0);
+});
+
+test('yes for a role boolean variable', async (t) => {
+  const run = await validate({
+    'roles/sshd/tasks.yaml': '- debug: {msg: hi}\n',
+    'roles/sshd/meta.yaml': 'variables:\n  type: object\n  properties:\n    sshd_password_login: {type: boolean}\n    sshd_dir_mode: {type: string, pattern: "^[0-7]{3,4}$"}\n',
+    'play.yaml': '- hosts: all\n  roles: [sshd]\n',
+    'site/group_vars/all.yaml': 'sshd_password_login: no\nsshd_dir_mode: 0700\n',
+  });
+  assertBroken(t, run, 'site/group_vars/all.yaml:1:22', 'sshd_password_login', '`no` is a string in YAML 1.2: write false');
+  t.true(run.output.includes(`${path.join(run.root, 'site/group_vars/all.yaml')}:2:16`), run.output);
+  t.regex(run.output, /quote it, sshd_dir_mode: '0700'/);
 });
