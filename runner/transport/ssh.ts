@@ -539,12 +539,13 @@ export class SshConnection implements Connection {
         channel.stderr.on('data', (chunk: Buffer) => {
           sudoError = (sudoError + chunk.toString('utf8')).slice(-1000);
           if (/incorrect password|try again|password is required|not in the sudoers|may not run sudo/i.test(sudoError)) {
-            shell.close();
+            // Reject before closing, so this error wins the race with the shell's own "closed".
             reject(
               new OnionplayError('transport', `become (sudo) failed on ${this.target.name} for user ${this.target.user}: ${sudoError.trim().split('\n')[0]}`, {
                 fix: 'set the sudo password for become, or allow the user to run sudo',
               }),
             );
+            shell.close();
           }
         });
       });

@@ -72,6 +72,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     const hostKeyPath = await generateKey(folder, 'host_ed25519');
     const clientKeyPath = await generateKey(folder, 'client_ed25519');
     fs.copyFileSync(`${clientKeyPath}.pub`, path.join(folder, 'authorized_keys'));
+    // sshd reads authorized_keys as the user logging in, who need not be root.
+    fs.chmodSync(folder, 0o711);
+    fs.chmodSync(path.join(folder, 'authorized_keys'), 0o644);
     const hostKeyBlob = Buffer.from(fs.readFileSync(`${hostKeyPath}.pub`, 'utf8').split(' ')[1] ?? '', 'base64');
     const hostFingerprint = await fingerprintOfFile(`${hostKeyPath}.pub`);
 
