@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 import { main } from '../../runner/cli/main.ts';
 import { getModule } from '../../runner/modules/registry.ts';
@@ -22,9 +22,9 @@ class Capture extends Writable {
   }
 }
 
-const HOSTS = `all:
+const hostsFile = (vars: string): string => `all:
   vars:
-    kubernetes_enabled: false
+${vars}
   children:
     masters:
       hosts:
@@ -69,10 +69,29 @@ const KUBEADM_TASKS = [
 
 const registered = getModule('kubeadm_init') !== undefined;
 
-(registered ? test : test.skip)('cluster plays skip kubeadm without packages', async (t) => {
+const SCENARIOS: Array<{ name: string; vars: string; why: RegExp }> = [
+  {
+    name: 'kubernetes_enabled false',
+    vars: '    kubernetes_enabled: false',
+    why: /^Kubernetes packages are not installed: kubernetes_enabled is false, so the kubeadm tasks are skipped$/,
+  },
+  {
+    name: 'auto without a package source',
+    vars: '    kubernetes_sysctl_live: try',
+    why: /^Kubernetes packages are not installed: kubernetes_enabled is auto and neither kubernetes_apt_keyring nor kubernetes_packages_dir is set, so the kubeadm tasks are skipped$/,
+  },
+];
+
+for (const scenario of SCENARIOS) {
+  (registered ? test : test.skip)(`cluster plays skip kubeadm: ${scenario.name}`, async (t) => {
+    await checkSkips(t, scenario.vars, scenario.why);
+  });
+}
+
+async function checkSkips(t: ExecutionContext, vars: string, why: RegExp): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'onionplay-cluster-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
-  await writeFile(join(work, 'hosts.yaml'), HOSTS);
+  await writeFile(join(work, 'hosts.yaml'), hostsFile(vars));
   await writeFile(join(work, 'cluster.yaml'), PLAYBOOK);
 
   const stdout = new Capture();
@@ -102,4 +121,7 @@ const registered = getModule('kubeadm_init') !== undefined;
   const preflight = results.filter((event) => event.task.startsWith('Check the preflight facts'));
   t.is(preflight.length, 2);
   for (const event of preflight) t.is(event.status, 'ok', `${event.host}: preflight ${event.status}: ${event.message ?? ''}`);
-});
+  const notices = results.filter((event) => event.task === 'Say why the Kubernetes packages are not installed');
+  t.is(notices.length, 2);
+  for (const event of notices) t.regex(event.reason ?? '', why);
+}

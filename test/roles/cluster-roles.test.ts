@@ -118,12 +118,12 @@ test('kubeadm tasks are guarded by kubeadm_installed', async (t) => {
   }
 });
 
-test('kubernetes-common: package tasks are guarded by kubernetes_enabled', async (t) => {
+test('kubernetes-common: package tasks are guarded by kubernetes_install', async (t) => {
   for (const task of await tasksOf('kubernetes-common')) {
     const module = moduleOf(task) ?? '';
-    const touchesKubernetes = JSON.stringify(task).includes('kubernetes_packages') || module === 'apt_repository';
+    const touchesKubernetes = ['apt', 'apt_repository', 'apt_deb_files', 'dpkg_selections'].includes(module) && JSON.stringify(task).includes('kubernetes');
     if (!touchesKubernetes) continue;
-    t.true(whenList(task).includes('kubernetes_enabled'), `task "${String(task.name)}" runs without kubernetes_enabled`);
+    t.true(whenList(task).includes('kubernetes_install'), `task "${String(task.name)}" runs without kubernetes_install`);
   }
 });
 
