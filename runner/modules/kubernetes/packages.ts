@@ -203,6 +203,8 @@ function planDebFiles(args: AptDebFilesArgs, probed: ProbeOutput): Plan {
       continue;
     }
     if (state.type !== 'file' || state.sha256 !== deb.sha256) {
+      // NOTE: the file travels base64-encoded inside the apply script (about 4/3 of its size,
+      // tens of MiB for kubelet), and -vvv logs that script whole.
       steps.push(writeFileStep(`copy ${deb.file}`, path, Buffer.from(deb.base64, 'base64'), { mode: '0644' }));
       copied.push(deb.file);
     }
