@@ -60,6 +60,7 @@ const KUBEADM_TASKS = [
   "Give the admin user the cluster's kubeconfig",
   'Let workloads run on the control plane',
   'Check that no other CNI is configured',
+  'Check that no other CNI is configured on this node',
   "Check that the cluster's podSubnet is the flannel network",
   'Apply the flannel manifest',
   'Apply the web Deployment and its ClusterIP Service',

@@ -110,7 +110,7 @@ test('docker: exec-opts belongs to docker_cgroup_driver', async (t) => {
 
 test('kubeadm tasks are guarded by kubeadm_installed', async (t) => {
   const clusterModules = new Set(['kubeadm_init', 'kubeadm_join', 'kubeadm_join_command', 'kubectl_apply', 'k8s_node_taint', 'kubeconfig_copy', 'cni_config_check', 'kubeadm_pod_network_check', 'k8s_service_address']);
-  for (const role of ['kubeadm-master', 'kubeadm-worker', 'flannel', 'webapp']) {
+  for (const role of ['kubernetes-common', 'kubeadm-master', 'kubeadm-worker', 'flannel', 'webapp']) {
     for (const task of await tasksOf(role)) {
       if (!clusterModules.has(moduleOf(task) ?? '')) continue;
       t.true(whenList(task).includes('kubeadm_installed'), `${role}: task "${String(task.name)}" runs without kubeadm_installed`);
