@@ -27,6 +27,12 @@ export interface SocksServerOptions {
    * way tor 0.4.9 does: with the RFC 1929 reply alone, no method reply.
    */
   omitPipelinedMethodReply?: boolean;
+  /**
+   * Also accept a client that offers only method 0x00 (no authentication),
+   * as OpenBSD netcat's `nc -X 5` does. Method 0x02 is still chosen when
+   * it is offered.
+   */
+  allowNoAuth?: boolean;
   /** Map of domain names (as sent with ATYP 3) to loopback targets. */
   names?: Record<string, { host: string; port: number }>;
 }
@@ -51,6 +57,8 @@ export interface ConnectionCounts {
   connection: number;
   /** Length of the longest chain of request and reply through this connection, in round trips. */
   roundTrips: number;
+  /** Round trips up to and including the CONNECT reply: the SOCKS exchange alone (0 before the reply). */
+  socksRoundTrips: number;
   bytesFromClient: number;
   bytesToClient: number;
   open: boolean;
@@ -124,6 +132,7 @@ export class SocksTestServer implements SocksServerControl {
     for (const [id, relay] of this.relays) if (!relay.counts.open) this.relays.delete(id);
     for (const relay of this.relays.values()) {
       relay.counts.roundTrips = 0;
+      relay.counts.socksRoundTrips = 0;
       relay.counts.bytesFromClient = 0;
       relay.counts.bytesToClient = 0;
     }
@@ -161,7 +170,7 @@ export class SocksTestServer implements SocksServerControl {
       return;
     }
     const relay: Relay = {
-      counts: { connection, roundTrips: 0, bytesFromClient: 0, bytesToClient: 0, open: true },
+      counts: { connection, roundTrips: 0, socksRoundTrips: 0, bytesFromClient: 0, bytesToClient: 0, open: true },
       client,
       upstream: undefined,
       stalled: false,
@@ -212,6 +221,7 @@ export class SocksTestServer implements SocksServerControl {
     };
 
     const reply = (code: number): void => {
+      relay.counts.socksRoundTrips = Math.floor((bufferDepth + 1) / 2);
       toClient(Buffer.from([0x05, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0]), bufferDepth + 1);
     };
 
@@ -224,12 +234,17 @@ export class SocksTestServer implements SocksServerControl {
           if (buffer.length < 2 + count) return;
           methods = [...buffer.subarray(2, 2 + count)];
           buffer = buffer.subarray(2 + count);
+          pipelined = buffer.length > 0;
+          if (!methods.includes(0x02) && this.options.allowNoAuth && methods.includes(0x00)) {
+            toClient(Buffer.from([0x05, 0x00]), bufferDepth + 1);
+            phase = 'request';
+            continue;
+          }
           if (!methods.includes(0x02)) {
             toClient(Buffer.from([0x05, 0xff]), bufferDepth + 1);
             this.later(() => client.end());
             return;
           }
-          pipelined = buffer.length > 0;
           if (!(pipelined && this.options.omitPipelinedMethodReply)) toClient(Buffer.from([0x05, 0x02]), bufferDepth + 1);
           phase = 'auth';
         } else if (phase === 'auth') {

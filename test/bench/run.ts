@@ -1,0 +1,203 @@
+// `npm run bench`: the ten tasks with onionplay and three Ansible setups,
+// side by side, through one SOCKS5 proxy that adds latency, against real
+// sshd instances on loopback; then onionplay alone against many hosts.
+// Every number it prints is measured in this run: wall time by this
+// process, CPU time and peak RSS by GNU time, round trips by the proxy.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { makeTempDir, removeTempDir } from '../support/processes.ts';
+import { spawnSocksServer, type SocksServerControl } from '../support/socks-server.ts';
+import { startSshd, type TestSshd } from '../support/sshd.ts';
+import { checkAddedRtt, ECHO_NAME, startEchoServer, type EchoServer } from './latency-check.ts';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { ensurePackages } from './packages.ts';
+import { connectionTable, rttTable, scaleTable, type Phase, type Sample, type Series } from './report.ts';
+import { runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
+import { describeMachine } from './machine.ts';
+
+/** No single tool run may take longer than this. */
+const RUN_TIMEOUT_MS = 15 * 60_000;
+/** Changes a first run of the ten tasks makes: all but the package (already present) and the stat. */
+const FIRST_RUN_CHANGES = 8;
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+async function proxySample(proxy: SocksServerControl, run: ToolRun): Promise<Sample> {
+  const connections = await proxy.connections();
+  const sum = (pick: (item: (typeof connections)[number]) => number): number => connections.reduce((total, item) => total + pick(item), 0);
+  const recaps = run.recaps;
+  return {
+    wallMs: run.wallMs,
+    cpuMs: run.cpuMs,
+    maxRssKiB: run.maxRssKiB,
+    changed: run.changed,
+    proxyRoundTrips: sum((item) => item.roundTrips),
+    socksRoundTrips: connections[0]?.socksRoundTrips ?? 0,
+    connections: connections.length,
+    bytesFromClient: sum((item) => item.bytesFromClient),
+    bytesToClient: sum((item) => item.bytesToClient),
+    ...(recaps
+      ? {
+          connectRoundTrips: recaps.reduce((total, recap) => total + recap.connectRoundTrips, 0),
+          execRoundTrips: recaps.reduce((total, recap) => total + recap.execRoundTrips, 0),
+          maxConnectRoundTrips: Math.max(...recaps.map((recap) => recap.connectRoundTrips)),
+          maxExecRoundTrips: Math.max(...recaps.map((recap) => recap.execRoundTrips)),
+        }
+      : {}),
+  };
+}
+
+class Bench {
+  readonly series: Series[] = [];
+  private proxy: SocksServerControl | undefined;
+  private echo: EchoServer | undefined;
+  private sshds: TestSshd[] = [];
+  private readonly dir = makeTempDir('bench');
+
+  constructor(private readonly options: BenchOptions) {}
+
+  async setUp(): Promise<void> {
+    const hostCount = Math.max(1, ...this.options.scaleHosts);
+    log(`starting ${hostCount} sshd instance(s) on loopback`);
+    for (let start = 0; start < hostCount; start += 10) {
+      const batch = Array.from({ length: Math.min(10, hostCount - start) }, () => startSshd());
+      this.sshds.push(...(await Promise.all(batch)));
+    }
+    this.echo = await startEchoServer();
+    const names: Record<string, { host: string; port: number }> = { [ECHO_NAME]: { host: '127.0.0.1', port: this.echo.port } };
+    this.sshds.forEach((sshd, index) => {
+      names[`h${index + 1}.bench`] = { host: '127.0.0.1', port: sshd.port };
+    });
+    this.proxy = await spawnSocksServer({ names, allowNoAuth: true });
+    log(`SOCKS proxy on 127.0.0.1:${this.proxy.port}`);
+  }
+
+  async tearDown(): Promise<void> {
+    await this.proxy?.close();
+    await this.echo?.close();
+    await Promise.all(this.sshds.map((sshd) => sshd.stop()));
+    removeTempDir(this.dir);
+  }
+
+  private workspace(hostCount: number): Workspace {
+    const hosts: BenchHost[] = this.sshds.slice(0, hostCount).map((sshd, index) => ({
+      name: `h${index + 1}`,
+      address: `h${index + 1}.bench`,
+      sshd,
+      rootDir: path.join(this.dir, 'targets', `h${index + 1}`),
+    }));
+    return { dir: this.dir, socksPort: this.requireProxy().port, hosts };
+  }
+
+  private requireProxy(): SocksServerControl {
+    if (!this.proxy) throw new Error('the SOCKS proxy is not running');
+    return this.proxy;
+  }
+
+  /** Set the proxy's one-way delay to half of `rttMs` and check the added round trip time. */
+  async setRtt(rttMs: number): Promise<void> {
+    const proxy = this.requireProxy();
+    await proxy.configure({ delayMs: rttMs / 2 });
+    const check = await checkAddedRtt(proxy.port, rttMs / 2);
+    log(`RTT ${rttMs} ms: the proxy adds ${check.medianMs.toFixed(1)} ms per round trip (samples ${check.samplesMs.map((ms) => ms.toFixed(1)).join(', ')} ms)`);
+  }
+
+  private record(rttMs: number, tool: Tool, phase: Phase, hosts: number, sample: Sample): void {
+    let entry = this.series.find((item) => item.rttMs === rttMs && item.tool === tool && item.phase === phase && item.hosts === hosts);
+    if (!entry) {
+      entry = { rttMs, tool, phase, hosts, samples: [] };
+      this.series.push(entry);
+    }
+    entry.samples.push(sample);
+  }
+
+  /** One first run from empty target folders and one rerun of one tool, both recorded. */
+  async runPair(tool: Tool, rttMs: number, hostCount: number): Promise<void> {
+    const proxy = this.requireProxy();
+    const workspace = this.workspace(hostCount);
+    for (const host of workspace.hosts) fs.rmSync(host.rootDir, { recursive: true, force: true });
+    const site = tool === 'onionplay' ? writeOnionplaySite(workspace) : undefined;
+    const project = tool === 'onionplay' ? undefined : writeAnsibleProject(workspace);
+    for (const phase of ['first', 'rerun'] as const) {
+      await proxy.reset();
+      let sample: Sample | undefined;
+      let run: ToolRun;
+      if (site !== undefined) {
+        run = await runOnionplay(workspace, site, RUN_TIMEOUT_MS);
+        sample = await proxySample(proxy, run);
+      } else {
+        run = await runAnsible(tool as Exclude<Tool, 'onionplay'>, workspace, project!, RUN_TIMEOUT_MS, async (finished) => {
+          sample = await proxySample(proxy, finished);
+        });
+      }
+      if (!sample) throw new Error('no sample was taken');
+      const expected = phase === 'first' ? FIRST_RUN_CHANGES * hostCount : 0;
+      if (run.changed !== expected || run.failed !== 0 || run.unreachable !== 0) {
+        throw new Error(`${TOOL_LABELS[tool]} ${phase} run at RTT ${rttMs} ms with ${hostCount} host(s): changed ${run.changed} (expected ${expected}), failed ${run.failed}, unreachable ${run.unreachable}`);
+      }
+      this.record(rttMs, tool, phase, hostCount, sample);
+      log(`${TOOL_LABELS[tool]}, ${hostCount} host(s), RTT ${rttMs} ms, ${phase}: ${(sample.wallMs / 1000).toFixed(2)} s, ${sample.proxyRoundTrips} round trips, ${sample.changed} changed`);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions | undefined;
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    return 4;
+  }
+  if (!options) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('npm run bench needs root: sshd privilege separation does\n');
+    return 4;
+  }
+  const started = Date.now();
+  if (options.install) await ensurePackages(log);
+  const bench = new Bench(options);
+  const stopOnSignal = (): void => {
+    log('interrupted: stopping sshd instances and the proxy');
+    process.exit(130);
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    await bench.setUp();
+    for (const rttMs of options.rttsMs) {
+      await bench.setRtt(rttMs);
+      for (const tool of options.tools) {
+        const runs = tool === 'ansible' && rttMs > 0 ? options.defaultRuns : options.runs;
+        for (let run = 0; run < runs; run += 1) await bench.runPair(tool, rttMs, 1);
+      }
+      process.stdout.write(`\n${rttTable(bench.series, rttMs, options.tools)}\n\n`);
+    }
+    if (options.scaleHosts.length > 0) {
+      await bench.setRtt(options.scaleRttMs);
+      for (const hosts of options.scaleHosts) {
+        for (let run = 0; run < options.scaleRuns; run += 1) await bench.runPair('onionplay', options.scaleRttMs, hosts);
+      }
+    }
+  } finally {
+    await bench.tearDown();
+  }
+  const machine = await describeMachine();
+  process.stdout.write(`\n${machine}\n\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`);
+  for (const rttMs of options.rttsMs) process.stdout.write(`${rttTable(bench.series, rttMs, options.tools)}\n\n`);
+  process.stdout.write(`${connectionTable(bench.series, options.rttsMs, options.tools)}\n\n`);
+  if (options.scaleHosts.length > 0) process.stdout.write(`${scaleTable(bench.series, options.scaleRttMs, options.scaleHosts)}\n\n`);
+  process.stdout.write(`Total benchmark time: ${((Date.now() - started) / 60_000).toFixed(1)} min on ${os.hostname()}\n`);
+  if (options.jsonPath) fs.writeFileSync(options.jsonPath, `${JSON.stringify({ machine, series: bench.series }, null, 2)}\n`);
+  return 0;
+}
+
+process.exitCode = await main();
