@@ -118,11 +118,36 @@ export async function readRoleFiles(name: string, dir: string, collector: Collec
       );
     }
   }
+  await checkAnsibleLayout(name, dir, collector);
   if (tasks === undefined && handlers === undefined && !(await hasAnyFile(dir))) {
     collector.warnings.push(`role "${name}" at ${dir} has no tasks.yaml or handlers.yaml`);
   }
   await checkTemplatesFolder(path.join(dir, 'templates'), collector);
   return files;
+}
+
+// Ansible keeps a role's parts in tasks/main.yml and the like; onionplay
+// reads tasks.yaml and the like at the role's top level. Without this check
+// such a role would load with no tasks at all.
+async function checkAnsibleLayout(name: string, dir: string, collector: Collector): Promise<void> {
+  for (const part of ['tasks', 'handlers', 'defaults', 'meta', 'vars']) {
+    for (const extension of ['yml', 'yaml']) {
+      const file = path.join(dir, part, `main.${extension}`);
+      try {
+        await stat(file);
+      } catch {
+        continue;
+      }
+      const target = part === 'vars' ? 'defaults.yaml' : `${part}.yaml`;
+      collector.errors.push(
+        new OnionplayError('invalid_value', `role "${name}" uses Ansible's folder layout: ${part}/main.${extension}`, {
+          position: { file, line: 1, column: 1 },
+          value: file,
+          fix: `move it to ${path.join(dir, target)}: onionplay reads tasks.yaml, handlers.yaml, defaults.yaml and meta.yaml at the top of the role folder`,
+        }),
+      );
+    }
+  }
 }
 
 async function hasAnyFile(dir: string): Promise<boolean> {

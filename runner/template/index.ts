@@ -323,7 +323,9 @@ export function referencedVariables(textOrValue: unknown, options: { condition?:
 export function checkConditionSyntax(expression: string | boolean, where: TemplateSource): void {
   if (typeof expression !== 'string') return;
   compiledCondition(expression, where);
-  checkTemplateSyntax(conditionText(expression), where);
+  // conditionText adds `{{` before an expression written without braces.
+  const added = expression.trim().startsWith('{{') ? 0 : 2;
+  checkTemplateSyntax(conditionText(expression), { ...where, column: where.column - added });
 }
 
 const BUILTIN_HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log']);

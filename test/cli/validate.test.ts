@@ -433,3 +433,8 @@ test('yes for a role boolean variable', async (t) => {
   t.true(run.output.includes(`${path.join(run.root, 'site/group_vars/all.yaml')}:2:16`), run.output);
   t.regex(run.output, /quote it, sshd_dir_mode: '0700'/);
 });
+
+test('role in Ansible folder layout', async (t) => {
+  const run = await validate({ 'play.yaml': '- hosts: all\n  roles: [ntp]\n', 'roles/ntp/tasks/main.yml': '- debug: {msg: hi}\n' });
+  assertBroken(t, run, 'roles/ntp/tasks/main.yml:1:1', 'uses Ansible\'s folder layout', 'move it to');
+});
