@@ -144,6 +144,7 @@ export const serviceAddressModule = defineModule<ServiceAddressArgs>({
     "Read a Service's ClusterIP and port with kubectl, and optionally map an onion service port to it in the tor_onion_services fact.",
   schema,
   idempotent: true,
+  factNames: ['tor_onion_services'],
   probe: probeService,
   plan: planService,
 });
