@@ -35,7 +35,8 @@ function constraints(schema: JsonSchema): string[] {
   return sentences;
 }
 
-function renderModule(module: ModuleDefinition): string {
+/** Render the Markdown section of one module. */
+export function renderModule(module: ModuleDefinition): string {
   const lines = [`## ${module.name}`, '', module.description, ''];
   const notes: string[] = [];
   if (module.local) notes.push('Runs on the controller only; it never contacts the host.');
