@@ -263,6 +263,12 @@ function conditionText(expression: string): string {
 function compiledCondition(expression: string, where: TemplateSource): Compiled {
   let entry = conditionCache.get(expression);
   if (entry !== undefined) return entry;
+  // Jinja tests and operators parse as handlebars helper calls with odd
+  // names, so catch them here with a message that shows the helper form.
+  const unquoted = expression.replace(/"[^"]*"|'[^']*'/g, '""');
+  if (/\bis\s+(not\s+)?(defined|undefined|none)\b|==|!=|\s(in|and|or)\s/.test(unquoted) && !/^\s*(and|or|not)\b/.test(unquoted)) {
+    throw conditionSyntaxError(expression, where, undefined);
+  }
   const text = conditionText(expression);
   let program: Program;
   try {

@@ -219,3 +219,23 @@ test('required references skip default arguments', (t) => {
   t.deepEqual(referencedVariables('{{default a 1}} {{defined b}} {{c}} {{default d.e f}}', { required: true }), ['c', 'f']);
   t.deepEqual(referencedVariables('{{default a 1}}'), ['a']);
 });
+
+test('Jinja conditions get the helper form', (t) => {
+  for (const expression of ['result is defined', 'x is not defined', 'a == 1', 'b != "x"', 'item in list', 'a and b']) {
+    const error = templateError(() => evaluateCondition(expression, { a: 1, b: 2, x: 1, result: {}, item: 1, list: [] }, where));
+    t.regex(error.message, /invalid condition/, expression);
+    t.regex(error.details.fix ?? '', /defined x/, expression);
+  }
+});
+
+test('literal conditions', (t) => {
+  t.false(evaluateCondition('false', vars, where));
+  t.true(evaluateCondition('true', vars, where));
+  t.false(evaluateCondition('0', vars, where));
+  t.true(evaluateCondition('and true (or false true)', vars, where));
+});
+
+test('operator words inside strings are fine', (t) => {
+  t.true(evaluateCondition('eq text "it\'s"', vars, where));
+  t.false(evaluateCondition('eq mode "a and b"', vars, where));
+});
