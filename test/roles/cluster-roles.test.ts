@@ -129,11 +129,11 @@ test('kubernetes-common: package tasks are guarded by kubernetes_install', async
 
 test('join token is registered and never logged', async (t) => {
   const token = (await tasksOf('kubeadm-master')).find((task) => moduleOf(task) === 'kubeadm_join_command');
-  t.is(token?.register, 'kubeadm_join');
+  t.is(token?.register, 'kubeadm_join_info');
   t.is(token?.no_log, true);
   const join = (await tasksOf('kubeadm-worker')).find((task) => moduleOf(task) === 'kubeadm_join');
   t.is(join?.no_log, true);
-  t.regex(String((join?.kubeadm_join as Mapping).join_command), /hostvars kubeadm_join_source\) "kubeadm_join"\) "join_command"/);
+  t.regex(String((join?.kubeadm_join as Mapping).join_command), /hostvars kubeadm_join_source\) "kubeadm_join_info"\) "join_command"/);
 });
 
 async function render(role: string, template: string, vars: Mapping): Promise<string> {

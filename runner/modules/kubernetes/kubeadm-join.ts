@@ -120,7 +120,7 @@ const joinSchema: JsonSchema = {
     join_command: {
       type: 'string',
       description:
-        "The master's join command, as kubeadm_join_command registers it (hostvars.MASTER.kubeadm_join.join_command). A joined node needs none, so it may be unset or empty then.",
+        "The master's join command, as kubeadm_join_command registers it (hostvars.MASTER.kubeadm_join_info.join_command). A joined node needs none, so it may be unset or empty then.",
     },
     cri_socket: { type: 'string', pattern: '^(unix://\\S+)?$', description: 'Runtime socket (--cri-socket), e.g. unix:///var/run/cri-dockerd.sock; empty lets kubeadm find it.' },
     node_name: { type: 'string', pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$', description: 'Node name (--node-name); empty or unset is the host name.' },
