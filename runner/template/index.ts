@@ -130,7 +130,7 @@ function makeStrict(node: Node | undefined): void {
 }
 
 /**
- * The only mustache of a template that is exactly `{{ expr }}`, else
+ * Return the only mustache of a template that is exactly `{{ expr }}`, else
  * undefined. Any text around it, even a newline, makes the result a string.
  */
 function soleMustache(program: Program): MustacheStatement | undefined {
@@ -182,7 +182,7 @@ function compiledText(text: string, where: TemplateSource): Compiled {
   return entry;
 }
 
-/** The capture form of a template that is one mustache, or null when it is not. */
+/** Compile the capture form of a template that is one mustache; null when it is not one. */
 function compiledValue(text: string, where: TemplateSource): Compiled | null {
   let entry = valueCache.get(text);
   if (entry === undefined) {
@@ -294,9 +294,10 @@ function conditionSyntaxError(expression: string, where: TemplateSource, cause: 
 }
 
 /**
- * Top-level variable names that a template string, or any string inside a
- * value, refers to; helper names, `@data`, `this` and names local to
- * `{{#each}}`/`{{#with}}` blocks are left out. Conditions may be passed
+ * Collect the top-level variable names that a template string, or any
+ * string inside a value, refers to. Helper names, `@data`, `this` and
+ * names local to `{{#each}}`/`{{#with}}` blocks are left out. Conditions
+ * may be passed
  * as they are written (without braces) with `condition: true`. With
  * `required: true`, names used only as the first argument of `default` or
  * `defined` are left out too, since those may be undefined.
@@ -334,6 +335,12 @@ export function checkConditionSyntax(expression: string | boolean, where: Templa
   checkTemplateSyntax(conditionText(expression), { ...where, column: where.column - added });
 }
 
+function childNodes(child: unknown): Node[] {
+  if (Array.isArray(child)) return child as Node[];
+  if (child) return [child as Node];
+  return [];
+}
+
 const BUILTIN_HELPERS = new Set(['if', 'unless', 'each', 'with', 'lookup', 'log']);
 
 // The first helper call whose name is neither ours nor a handlebars builtin.
@@ -353,8 +360,7 @@ function unknownHelper(node: Node | undefined): PathExpression | undefined {
   }
   for (const key of ['body', 'program', 'inverse']) {
     const child = record[key];
-    const children = Array.isArray(child) ? (child as Node[]) : child ? [child as Node] : [];
-    for (const inner of children) {
+    for (const inner of childNodes(child)) {
       const found = unknownHelper(inner);
       if (found !== undefined) return found;
     }

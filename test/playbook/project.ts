@@ -17,7 +17,7 @@ export async function makeProject(files: Record<string, string>): Promise<string
   return root;
 }
 
-/** A valid v3 onion address of a random key. */
+/** Return a valid v3 onion address of a random key. */
 export function validOnion(): string {
   return onionAddressFromPublicKey(randomBytes(32));
 }
