@@ -1,11 +1,11 @@
 // Words for each kind of ajv error, with the hints for YAML 1.1 habits that
 // Ansible users bring along (unquoted octal modes, yes/no booleans).
 
-import type { ErrorObject } from 'ajv';
 import type { ErrorCode } from '../errors/index.ts';
 import type { YamlHabit, YamlPath } from '../yaml/load.ts';
 import { describeType, describeValue, typeOf } from './format.ts';
 import { closestMatch, listAllowed } from './suggest.ts';
+import type { SchemaError } from './validate.ts';
 
 export interface Explanation {
   code: ErrorCode;
@@ -29,7 +29,7 @@ type Schema = Record<string, unknown>;
 
 const TRUE_WORDS = new Set(['yes', 'on', 'y', 'true']);
 
-export function explainError(error: ErrorObject, context: ExplainContext): Explanation {
+export function explainError(error: SchemaError, context: ExplainContext): Explanation {
   const key = context.keyOf([]) || 'the document';
   const name = String(context.path[context.path.length - 1] ?? 'value');
   const parentSchema = (error.parentSchema ?? {}) as Schema;

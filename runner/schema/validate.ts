@@ -12,6 +12,9 @@ import { explainError } from './explain.ts';
 
 export type JsonSchema = Record<string, unknown>;
 
+/** One error as ajv reports it, for the wording in explain.ts. */
+export type SchemaError = ErrorObject;
+
 // ajv-formats is CommonJS; under NodeNext its default export is the module.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -24,6 +27,9 @@ const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 function compile(schema: JsonSchema): ValidateFunction {
   let validate = compiled.get(schema);
   if (validate === undefined) {
+    // Two loads of the same role give equal schemas as different objects;
+    // ajv rejects a second schema with an `$id` it already has.
+    if (typeof schema.$id === 'string') ajv.removeSchema(schema.$id);
     validate = ajv.compile(schema);
     compiled.set(schema, validate);
   }

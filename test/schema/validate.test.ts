@@ -114,3 +114,11 @@ test('key paths format like code', (t) => {
   t.is(formatKeyPath(['tasks', 2, 'copy', 'mode']), 'tasks[2].copy.mode');
   t.is(formatKeyPath([0, 'a b']), '[0]["a b"]');
 });
+
+test('schemas with the same $id compile twice', (t) => {
+  const doc = parseYaml('a: 1\n', 'f.yaml');
+  const first = { $id: 'https://example.org/role.json', type: 'object', properties: { a: { type: 'string' } } };
+  const second = { ...first };
+  t.is(validateValue(doc.value, first, { doc, path: [] }).length, 1);
+  t.is(validateValue(doc.value, second, { doc, path: [] }).length, 1);
+});
