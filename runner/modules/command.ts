@@ -187,6 +187,26 @@ function planCommand(args: CommandArgs, probed: ProbeOutput, shell: boolean): Pl
   };
 }
 
+const INLINE_OPTION = /(^|\s)(creates|removes|chdir)=(\S+)(?=\s|$)/g;
+
+/**
+ * Move Ansible's inline options out of a free-form command line:
+ * `kubeadm init creates=/etc/kubernetes/admin.conf` runs `kubeadm init`
+ * with `creates` set. Options given as arguments win over inline ones.
+ */
+export function extractInlineOptions(args: CommandArgs): CommandArgs {
+  if (args.cmd === undefined) return args;
+  const options: Partial<Record<'creates' | 'removes' | 'chdir', string>> = {};
+  const cmd = args.cmd
+    .replace(INLINE_OPTION, (_match, _space: string, key: 'creates' | 'removes' | 'chdir', value: string) => {
+      options[key] = value;
+      return '';
+    })
+    .trim();
+  if (Object.keys(options).length === 0) return args;
+  return { ...options, ...args, cmd };
+}
+
 function defineCommand(name: 'command' | 'shell'): ModuleDefinition {
   const shell = name === 'shell';
   return defineModule<CommandArgs>({
@@ -196,7 +216,11 @@ function defineCommand(name: 'command' | 'shell'): ModuleDefinition {
       : 'Run a program on the host without a shell; registers stdout, stderr and rc.',
     schema: commandSchema(shell),
     freeForm: 'cmd',
-    idempotent: (args) => args.creates !== undefined || args.removes !== undefined,
+    idempotent: (args) => {
+      const options = extractInlineOptions(args);
+      return options.creates !== undefined || options.removes !== undefined;
+    },
+    prepare: async (args) => extractInlineOptions(args),
     probe: probeGuards,
     plan: (args, probed) => planCommand(args, probed, shell),
   });

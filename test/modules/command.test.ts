@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import test from 'ava';
 
-import { commandModule, shellModule, splitWords } from '../../runner/modules/command.ts';
+import { commandModule, extractInlineOptions, shellModule, splitWords } from '../../runner/modules/command.ts';
 import type { Connection } from '../../runner/transport/types.ts';
 import { applyPlan, connectLocal, makeTempDir, probeAndPlan } from './helpers.ts';
 import { checkRow } from './table.ts';
@@ -82,4 +82,16 @@ test('command removes guard converges', async (t) => {
   await applyPlan(connection, first.plan);
   const second = await probeAndPlan(connection, commandModule, args);
   t.is(second.plan.status, 'ok');
+});
+
+test('command inline options move out', (t) => {
+  t.deepEqual(extractInlineOptions({ cmd: 'kubeadm init --upload-certs creates=/etc/kubernetes/admin.conf' }), {
+    cmd: 'kubeadm init --upload-certs',
+    creates: '/etc/kubernetes/admin.conf',
+  });
+  t.deepEqual(extractInlineOptions({ cmd: 'make chdir=/src removes=/src/dirty' }), { cmd: 'make', chdir: '/src', removes: '/src/dirty' });
+  t.deepEqual(extractInlineOptions({ cmd: 'make creates=/a', creates: '/b' }), { cmd: 'make', creates: '/b' });
+  t.deepEqual(extractInlineOptions({ cmd: 'echo x=1' }), { cmd: 'echo x=1' });
+  const idempotent = commandModule.idempotent as (args: Record<string, unknown>) => boolean;
+  t.true(idempotent({ cmd: 'kubeadm init creates=/etc/kubernetes/admin.conf' }));
 });
