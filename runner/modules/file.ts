@@ -81,6 +81,8 @@ function probeFile(args: FileArgs): Probe {
   let script = FILE_FUNCTIONS + fileStateProbe('path', args.path);
   if (args.state === 'absent') return { script, reads: [args.path] };
   script += `op_state parent ${shellQuote(posix.dirname(args.path))} || exit 1\n`;
+  // For a link to a directory, the trailing slash makes stat describe the directory.
+  script += `if [ -L ${shellQuote(args.path)} ] && [ -d ${shellQuote(args.path)} ]; then op_state target ${shellQuote(`${args.path}/`)} || exit 1; fi\n`;
   if (args.recurse) script += recurseProbe(args);
   return { script, reads: [args.path] };
 }
@@ -131,7 +133,7 @@ function missingParent(args: FileArgs, parent: FileState): Plan | undefined {
   };
 }
 
-function planDirectory(args: FileArgs, state: FileState, recurseDiffers: boolean): Plan {
+function planDirectory(args: FileArgs, state: FileState, target: FileState | undefined, recurseDiffers: boolean): Plan {
   const path = shellQuote(args.path);
   if (state.type === 'absent') {
     // The apply runs under umask 022, but the shell loop of a transport may
@@ -139,6 +141,11 @@ function planDirectory(args: FileArgs, state: FileState, recurseDiffers: boolean
     const scripts = [`(umask 022 && mkdir -p ${path})`, createAttributes(args, '0755')];
     if (args.recurse) scripts.push(recurseScript(args));
     return change(`create directory ${args.path}`, args.path, scripts);
+  }
+  if (state.type === 'link' && target?.type === 'directory') {
+    // chmod and chown without -h act on the directory the link points to.
+    const reason = `${args.path} is a symbolic link to the directory ${state.linkTarget ?? '?'} (${describeAttributes(target)})`;
+    return attributesPlan(args, target, reason, recurseDiffers);
   }
   if (state.type !== 'directory') {
     return { status: 'failed', message: `cannot make ${args.path} a directory: it exists as a ${describeType(state)}. Remove it first with state: absent.` };
@@ -186,7 +193,8 @@ export function planFile(args: FileArgs, probed: ProbeOutput): Plan {
   const parsed = parseOrFail(args.path, () => {
     const lines = parseProbeLines(probed.stdout);
     const parent = lines.has('parent') ? parseFileState(lines.get('parent')) : undefined;
-    return { state: parseFileState(lines.get('path')), parent, recurse: lines.get('recurse') };
+    const target = lines.has('target') ? parseFileState(lines.get('target')) : undefined;
+    return { state: parseFileState(lines.get('path')), parent, target, recurse: lines.get('recurse') };
   });
   if ('status' in parsed) return parsed;
   const { state, parent } = parsed;
@@ -198,7 +206,7 @@ export function planFile(args: FileArgs, probed: ProbeOutput): Plan {
       return change(`remove ${describeType(state)} ${args.path}`, args.path, [`rm -rf -- ${path}`]);
     case 'directory':
       // mkdir -p creates missing parents, so only the path itself matters.
-      return planDirectory(args, state, parsed.recurse === '1');
+      return planDirectory(args, state, parsed.target, parsed.recurse === '1');
     case 'touch':
       if (state.type === 'absent') {
         const missing = parent ? missingParent(args, parent) : undefined;

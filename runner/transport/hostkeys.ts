@@ -24,17 +24,17 @@ export interface PinnedHostKey {
   pinnedVia: string;
 }
 
-/** The pinned keys file of a site. */
+/** Return the path of a site's pinned keys file. */
 export function hostKeysPath(siteDir: string): string {
   return path.join(siteDir, 'state', 'host_keys.yaml');
 }
 
-/** The OpenSSH-style SHA256 fingerprint of a public key blob. */
+/** Compute the OpenSSH-style SHA256 fingerprint of a public key blob. */
 export function fingerprintOf(keyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
-/** The key type named at the start of an SSH public key blob (RFC 4253 section 6.6). */
+/** Read the key type named at the start of an SSH public key blob (RFC 4253 section 6.6). */
 export function keyTypeOf(keyBlob: Buffer): string {
   if (keyBlob.length < 4) return 'unknown';
   const length = keyBlob.readUInt32BE(0);

@@ -1,9 +1,9 @@
-// SOCKS5 streams to the Tor SocksPort. The pipelined client writes the
-// greeting, the username/password sub-negotiation and the CONNECT request
-// in one write (RFC 1928 and RFC 1929 without waiting for each reply), and
-// lets the caller send its first bytes right behind them, so the whole
-// SOCKS exchange costs one round trip instead of three. tor 0.4.9.11
-// parses the three messages from one buffer and answers the CONNECT
+// SOCKS5 streams to the Tor SocksPort. The pipelined client sends the
+// greeting, the username/password request (RFC 1929) and the CONNECT
+// request (RFC 1928) in one write, without waiting for each reply. The
+// caller's first bytes go right behind them, so the whole SOCKS exchange
+// costs one round trip instead of three. tor 0.4.9.11
+// parses the three messages from one buffer and replies to the CONNECT
 // (checked against a tor without a reachable network: 0xF6 at once for a
 // bad onion address, 0x06 after SocksTimeout for an unknown one). The
 // `socks` package is the fallback.
@@ -32,7 +32,7 @@ export interface SocksCredentials {
 export type SocksClientKind = 'pipelined' | 'socks-package';
 
 interface ReplyCodeInfo {
-  /** What went wrong, in words, for "<host>: <text>". */
+  /** Description of the failure, shown as "<host>: <text>". */
   text: string;
   /** Whether a later attempt may succeed without any change. */
   transient: boolean;
@@ -128,10 +128,10 @@ function ipv6Bytes(address: string): Buffer {
   return bytes;
 }
 
-function credentialBytes(value: string, what: string): Buffer {
+function credentialBytes(value: string, field: string): Buffer {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length < 1 || bytes.length > 255) {
-    throw new OnionplayError('internal', `SOCKS ${what} must be 1 to 255 bytes, got ${bytes.length}`);
+    throw new OnionplayError('internal', `SOCKS ${field} must be 1 to 255 bytes, got ${bytes.length}`);
   }
   return bytes;
 }
@@ -156,20 +156,20 @@ export function encodePipelinedRequest(destination: SocksEndpoint, credentials: 
 
 /**
  * Counts bytes and round trips on one TCP socket. A round trip is counted
- * when data arrives while a write is still unanswered, that is, after at
- * least one write since the previous counted arrival; a reply that comes
- * in several chunks counts once. Data that arrives sooner after the oldest
- * unanswered write than half the shortest round trip seen so far (3 ms
- * before any was seen) cannot be its reply: it was already on its way, as
- * when sshd's KEXINIT crosses ssh2's. It does not count, and the write
- * stays unanswered. On loopback without added latency real replies can
+ * when data arrives while a write still waits for its reply, that is,
+ * after at least one write since the previous counted arrival. A reply in
+ * several chunks counts once. Data that arrives sooner after the oldest
+ * waiting write than half the shortest round trip seen so far (3 ms before
+ * any was seen) cannot be its reply, because it was already on its way, as
+ * when sshd's KEXINIT crosses ssh2's. Such data does not count, and the
+ * write keeps waiting. On loopback without added latency, real replies can
  * come within 3 ms and are missed, so counts there are lower bounds.
  */
 export class RoundTripMeter {
   bytesUp = 0;
   bytesDown = 0;
   roundTrips = 0;
-  /** Time of the oldest write not yet answered, or undefined. */
+  /** Time of the oldest write still waiting for a reply, or undefined. */
   private unansweredSince: number | undefined;
   private shortestRoundTripMs = Infinity;
 
@@ -198,8 +198,8 @@ type TunnelPhase = 'method' | 'auth' | 'reply' | 'open';
 /**
  * A Duplex over a TCP socket to a SOCKS proxy (or, for direct mode, to the
  * host). In the pipelined mode it strips the three SOCKS replies from the
- * start of the stream and fails with a SocksError if any is negative;
- * whatever the caller writes meanwhile goes out right behind the request.
+ * start of the stream and fails with a SocksError if any is negative.
+ * Whatever the caller writes meanwhile goes out right behind the request.
  * `established` settles once the CONNECT reply is in; a SOCKS failure
  * also destroys the stream with that error.
  */
@@ -321,10 +321,10 @@ export class SocksTunnel extends Duplex {
       const data = this.pending;
       if (this.phase === 'method') {
         if (data.length < 2) return;
-        // tor 0.4.9 answers a greeting and an RFC 1929 request that arrive
-        // in one read with the RFC 1929 reply alone: its method reply is
-        // overwritten before it is sent. So a reply may start at the
-        // RFC 1929 status (version byte 0x01) as well.
+        // When a greeting and an RFC 1929 request arrive in one read,
+        // tor 0.4.9.11 sends only the RFC 1929 reply, because its method
+        // reply is overwritten before it is sent. So the replies may also
+        // start at the RFC 1929 status (version byte 0x01).
         if (data[0] === 0x01) {
           this.phase = 'auth';
           continue;
@@ -358,8 +358,8 @@ export class SocksTunnel extends Duplex {
         const code = data[1] ?? 0;
         if (code !== 0x00) return this.failSocks(socksReplyError(code, this.hostLabel));
         const atyp = data[3];
-        const addressLength = atyp === 0x01 ? 4 : atyp === 0x04 ? 16 : atyp === 0x03 ? 1 + (data[4] ?? 0) : -1;
-        if (addressLength < 0) return this.failSocks(notSocks5(this.hostLabel));
+        const addressLength = boundAddressLength(atyp, data[4]);
+        if (addressLength === undefined) return this.failSocks(notSocks5(this.hostLabel));
         const total = 4 + addressLength + 2;
         if (data.length < total) return;
         const rest = data.subarray(total);
@@ -373,6 +373,14 @@ export class SocksTunnel extends Duplex {
       }
     }
   }
+}
+
+/** Length of BND.ADDR in a CONNECT reply, including the length byte of a domain name. */
+function boundAddressLength(atyp: number | undefined, firstByte: number | undefined): number | undefined {
+  if (atyp === 0x01) return 4;
+  if (atyp === 0x04) return 16;
+  if (atyp === 0x03) return 1 + (firstByte ?? 0);
+  return undefined;
 }
 
 function notSocks5(hostLabel: string): SocksError {
@@ -410,9 +418,9 @@ export interface OpenTunnelRequest {
 }
 
 /**
- * Open a stream to `destination`. With the pipelined client the returned
- * tunnel is writable at once and `established` settles later; with the
- * `socks` package this resolves only after the CONNECT reply.
+ * Open a stream to `destination`. With the pipelined client, the returned
+ * tunnel is writable at once and `established` settles later. With the
+ * `socks` package, this resolves only after the CONNECT reply.
  */
 export async function openTunnel(request: OpenTunnelRequest): Promise<SocksTunnel> {
   // net.connect to an IP literal does no DNS look-up; the SOCKS endpoint
@@ -459,9 +467,9 @@ function waitConnected(socket: net.Socket, hostLabel: string, direct: boolean): 
 }
 
 /**
- * The fallback: the `socks` package's client, which waits for each of the
- * three replies. Its writes and reads go through the meter by wrapping the
- * socket before the package sees it.
+ * Connect with the `socks` package's client, the fallback, which waits for
+ * each of the three replies. The socket is wrapped before the package gets
+ * it, so the package's writes and reads are metered too.
  */
 async function connectWithSocksPackage(socket: net.Socket, request: OpenTunnelRequest): Promise<SocksTunnel> {
   const { meter } = request;

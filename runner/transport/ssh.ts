@@ -2,11 +2,14 @@
 // SOCKS5 stream to the Tor SocksPort, with one exec channel running the
 // shell loop and, on first use of become, a second one under sudo.
 //
-// Connect round trips at a glance (each measured by RoundTripMeter on the
-// socket, not assumed): 1 for SOCKS with the SSH identification and
-// KEXINIT riding behind it, 1 for the key exchange, 1 for NEWKEYS, the
-// service request and the signed public key together, 1 to open the
-// channel and 1 for the exec request, whose reply comes with the ready line.
+// A connect costs 5 round trips, as RoundTripMeter counts them on the
+// socket and the SOCKS test server confirms at 250 ms one-way delay:
+// 1. SOCKS, with the SSH identification and KEXINIT sent behind it.
+// 2. The key exchange (KEX_ECDH_INIT and its reply).
+// 3. NEWKEYS, the service request and the signed public key together.
+// 4. Opening the channel.
+// 5. The exec request, whose reply comes with the shell's ready line.
+// Stock ssh2 over the `socks` package costs 10.
 
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -49,7 +52,7 @@ const DEFAULTS = {
   retryMaxDelayMs: 15_000,
 };
 
-/** The SOCKS username of one host in one run: Tor's IsolateSOCKSAuth then gives the host its own circuit. */
+/** Build the SOCKS username of one host in one run, so Tor's IsolateSOCKSAuth gives the host its own circuit. */
 export function socksUsername(hostName: string, runId: string): string {
   const username = `onionplay:${hostName}:${runId}`;
   if (Buffer.byteLength(username) <= 255) return username;
@@ -127,9 +130,9 @@ interface Session {
 }
 
 interface Route {
-  /** What `Connection.route` reports. */
+  /** Route name that `Connection.route` reports. */
   name: string;
-  /** Where the TCP connection goes: the SOCKS proxy, or the host in direct mode. */
+  /** TCP endpoint: the SOCKS proxy, or the host in direct mode. */
   endpoint: { host: string; port: number };
   destination: { host: string; port: number };
   direct: boolean;
@@ -394,7 +397,7 @@ export class SshConnection implements Connection {
     else this.stats.idleRoundTrips += 1;
   }
 
-  /** One connect attempt: tunnel, SSH handshake, host key check, login, shell loop ready. */
+  /** Make one connect attempt: tunnel, SSH handshake, host key check, login, shell loop ready. */
   private async attempt(deadline: number): Promise<Session> {
     const route = this.routeInfo;
     const meter = new RoundTripMeter(() => this.onRoundTrip());
@@ -524,8 +527,8 @@ export class SshConnection implements Connection {
 
   /**
    * Start the shell loop under sudo. With a password, sudo -S reads it as
-   * the first line; a rejected password makes sudo wait for another line,
-   * so its "incorrect password" message on stderr ends the shell at once.
+   * the first line. After a rejected password sudo waits for another line,
+   * so its "try again" message on stderr ends the shell at once.
    */
   private async openBecomeShell(session: Session): Promise<RemoteShell> {
     const password = this.options.becomePassword;

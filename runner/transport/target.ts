@@ -51,9 +51,10 @@ function resolveKeyPath(value: string, siteDir: string): string {
 
 /**
  * Build a host's connection target from its merged variables: `onion`,
- * `address`, `port` (default 22), `user` (default root), `ssh_key`
- * (relative to the site folder; `~/` means the home directory), `direct`
- * and `socks` (`host:port`, overriding the site's Tor SOCKS endpoint).
+ * `address`, `port` (default 22), `user` (default root), `ssh_key`,
+ * `direct` and `socks`. A relative `ssh_key` is relative to the site
+ * folder, and `~/` means the home directory. `socks` is `host:port` and
+ * overrides the site's Tor SOCKS endpoint.
  */
 export function resolveTarget(hostName: string, vars: Record<string, unknown>, settings: SiteSettings, siteDir: string): HostTarget {
   const address = optionalString(hostName, vars, 'address');

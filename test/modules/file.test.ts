@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import test from 'ava';
@@ -73,5 +73,17 @@ test('file link then repoint', async (t) => {
   t.is(await readlink(path), 'v2');
   t.deepEqual((await readdir(join(dir.path, 'v1'))).sort(), []);
   t.deepEqual((await readdir(dir.path)).sort(), ['current', 'v1', 'v2']);
+  t.true((await lstat(path)).isSymbolicLink());
+});
+
+test('file directory through a real link', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const real = join(dir.path, 'real');
+  await mkdir(real, { mode: 0o755 });
+  const path = join(dir.path, 'alias');
+  await symlink('real', path);
+  await converge(t, { path, state: 'directory', mode: '0700' });
+  t.is((await stat(real)).mode & 0o777, 0o700);
   t.true((await lstat(path)).isSymbolicLink());
 });

@@ -32,6 +32,20 @@ export const fileRows: PlanRow[] = [
     expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/lib/tor/ssh', steps: ['chmod 0700 /var/lib/tor/ssh'], notInSteps: ['mkdir'] },
   },
   {
+    name: 'file directory through a link',
+    module: fileModule,
+    args: { path: '/var/run', state: 'directory', mode: '0755' },
+    stdout: stateLine('path', { type: 'link', mode: '0777', target: '/run' }) + parentDirectory + stateLine('target', { type: 'directory' }),
+    expect: { status: 'ok', reason: '/var/run is a symbolic link to the directory /run (mode 0755, owner root:root)' },
+  },
+  {
+    name: 'file directory through a link sets mode',
+    module: fileModule,
+    args: { path: '/var/run', state: 'directory', mode: '0700' },
+    stdout: stateLine('path', { type: 'link', mode: '0777', target: '/run' }) + parentDirectory + stateLine('target', { type: 'directory' }),
+    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/run', steps: ['chmod 0700 /var/run'] },
+  },
+  {
     name: 'file directory over a file fails',
     module: fileModule,
     args: { path: '/srv/x', state: 'directory' },
