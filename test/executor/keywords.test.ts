@@ -27,6 +27,15 @@ interface Site {
   run(extra?: string[], signal?: AbortSignal): Promise<{ code: number; events: RunEvent[]; recaps: Map<string, HostRecap>; stdout: string; stderr: string }>;
 }
 
+/** Poll until the file exists, so a test acts once a run has reached a known point. */
+async function waitForFile(path: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function withSite(playbook: string, body: (site: Site) => Promise<void>, hosts = ['alpha', 'beta']): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'onionplay-keywords-'));
   const root = join(dir, 'root');
@@ -257,13 +266,13 @@ test('second run on a locked site is rejected', async (t) => {
   hosts: web
   tasks:
     - name: Sleep
-      command: { argv: [sleep, "1.5"] }
+      command: { argv: [sleep, "3"] }
 `;
   await withSite(
     playbook,
     async (site) => {
       const first = site.run();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await waitForFile(join(site.dir, 'state', '.lock'));
       const second = await site.run();
       t.is(second.code, 5);
       t.regex(second.stderr, new RegExp(`another onionplay run \\(PID ${process.pid}\\) holds the site lock .*state/\\.lock`));
@@ -337,8 +346,12 @@ test('interrupt stops the run and keeps notifications', async (t) => {
     playbook,
     async (site) => {
       const controller = new AbortController();
-      setTimeout(() => controller.abort(), 1200);
-      const interrupted = await site.run([], controller.signal);
+      const interrupting = site.run([], controller.signal);
+      // The config is written in the same script as the slow step, so once
+      // it exists that script is running.
+      await waitForFile(join(site.root, 'alpha.conf'));
+      controller.abort();
+      const interrupted = await interrupting;
       t.is(interrupted.code, 130);
       t.false(existsSync(join(site.root, 'late')));
       t.false(existsSync(join(site.root, 'restarted')));
@@ -380,9 +393,14 @@ test('SIGINT ends the CLI promptly and the next run converges', async (t) => {
       });
       let stdout = '';
       let stderr = '';
+      let interrupted = false;
       child.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.includes('changed Write the config')) child.kill('SIGINT');
+        // A second SIGINT would end the process at once, so send only one.
+        if (!interrupted && stdout.includes('changed Write the config')) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
       });
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const started = Date.now();
