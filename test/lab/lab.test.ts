@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { load as loadYaml } from 'js-yaml';
 import { SocksClient } from 'socks';
 import { Client } from 'ssh2';
@@ -37,6 +37,12 @@ const labTest = gate.enabled ? test.serial : test.serial.skip;
 let lab: Lab | undefined;
 /** The machine before the lab started; undefined when a lab was already running. */
 let before: MachineSnapshot | undefined;
+
+/** Ends a test that cannot check anything here, and says why in the output. */
+function skipBecause(t: ExecutionContext, reason: string): void {
+  t.log(`not checked: ${reason}`);
+  t.pass();
+}
 
 function requireLab(): Lab {
   if (!lab) throw new Error('the lab did not start; see the before hook');
@@ -177,7 +183,7 @@ labTest('apt in a host reaches the mirror', async (t) => {
 });
 
 labTest('root namespace unchanged while up', async (t) => {
-  if (!before) return t.pass('a lab was already running before this test; nothing to compare');
+  if (!before) return skipBecause(t, 'a lab was already running before this test; nothing to compare');
   const during = await snapshotMachine();
   t.is(during.ipForward, before.ipForward);
   t.is(during.ipv6Forwarding, before.ipv6Forwarding);
@@ -193,7 +199,7 @@ labTest('root namespace unchanged while up', async (t) => {
 });
 
 labTest('stopHost and startHost keep the disk', async (t) => {
-  if (otherLabUsers() > 0) return t.pass('another test process uses the lab; not stopping its hosts');
+  if (otherLabUsers() > 0) return skipBecause(t, 'another test process uses the lab; not stopping its hosts');
   const name = 'ciclope';
   const host = requireLab().hosts.find((h) => h.name === name);
   if (!host) return t.fail(`no host ${name}`);
@@ -207,7 +213,7 @@ labTest('stopHost and startHost keep the disk', async (t) => {
 });
 
 labTest('rebuildHost gives a fresh host', async (t) => {
-  if (otherLabUsers() > 0) return t.pass('another test process uses the lab; not rebuilding its hosts');
+  if (otherLabUsers() > 0) return skipBecause(t, 'another test process uses the lab; not rebuilding its hosts');
   const { knownHosts } = requireLab();
   const name = 'grendel';
   const host = requireLab().hosts.find((h) => h.name === name);
@@ -228,7 +234,7 @@ labTest('rebuildHost gives a fresh host', async (t) => {
 });
 
 labTest('restartClientTor keeps the lab usable', async (t) => {
-  if (otherLabUsers() > 0) return t.pass('another test process uses the lab; not restarting its Tor client');
+  if (otherLabUsers() > 0) return skipBecause(t, 'another test process uses the lab; not restarting its Tor client');
   const { hosts, socksPort } = requireLab();
   const host = hosts[0];
   if (!host) return t.fail('no hosts');
@@ -242,7 +248,7 @@ labTest('restartClientTor keeps the lab usable', async (t) => {
 });
 
 labTest('host tor joins via site vars', async (t) => {
-  if (otherLabUsers() > 0) return t.pass('another test process uses the lab; not installing tor on its hosts');
+  if (otherLabUsers() > 0) return skipBecause(t, 'another test process uses the lab; not installing tor on its hosts');
   const { siteDir, socksPort } = requireLab();
   const name = 'grendel';
   const generated = loadYaml(fs.readFileSync(path.join(siteDir, 'group_vars', 'all', 'tor-network.yaml'), 'utf8')) as {
@@ -292,8 +298,8 @@ function namespacesInUse(): Set<string> {
 
 labTest('down leaves nothing behind', async (t) => {
   const current = requireLab();
-  if (!current.startedByUs || !before) return t.pass('the lab was started outside this test, so it stays up');
-  if (otherLabUsers() > 0) return t.pass('another test process still uses the lab, so it stays up');
+  if (!current.startedByUs || !before) return skipBecause(t, 'the lab was started outside this test, so it stays up');
+  if (otherLabUsers() > 0) return skipBecause(t, 'another test process still uses the lab, so it stays up');
   const snapshotBefore = before;
   const processes: ProcessRef[] = labProcesses();
   t.true(processes.length > 0);
