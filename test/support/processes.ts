@@ -10,7 +10,7 @@ import path from 'node:path';
 const children = new Set<ChildProcess>();
 const folders = new Set<string>();
 
-process.on('exit', () => {
+function cleanUpNow(): void {
   for (const child of children) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
@@ -21,7 +21,22 @@ process.on('exit', () => {
     }
   }
   for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
-});
+}
+
+process.on('exit', cleanUpNow);
+
+// A test runner ends a worker that timed out with a signal, which skips
+// 'exit' handlers. Clean up, then exit with the usual 128 + signal status.
+for (const [signal, number] of [
+  ['SIGTERM', 15],
+  ['SIGINT', 2],
+  ['SIGHUP', 1],
+] as const) {
+  process.once(signal, () => {
+    cleanUpNow();
+    process.exit(128 + number);
+  });
+}
 
 /** Register a child so it is killed by PID if the test process exits first. */
 export function trackChild(child: ChildProcess): ChildProcess {

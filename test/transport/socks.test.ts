@@ -199,6 +199,8 @@ async function startOfflineTor(folder: string): Promise<{ port: number; stop: ()
       'DirAuthority offline orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 127.0.0.1:9 0000 0000 0000 0000 0000 0000 0000 0000 0000 0000',
       'UseDefaultFallbackDirs 0',
       'SocksTimeout 5',
+      // tor exits on its own once this test process is gone, even after SIGKILL.
+      `__OwningControllerProcess ${process.pid}`,
       'RunAsDaemon 0',
       'ControlPort 0',
       'ShutdownWaitLength 0',
