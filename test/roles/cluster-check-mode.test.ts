@@ -2,6 +2,8 @@
 // connection, on a site whose hosts have Kubernetes disabled. Every probe
 // runs for real on this machine (read-only) and every template renders.
 // Every kubeadm task must be reported skipped with its condition, never ok.
+// NOTE: on a machine without systemd that already has docker.io or
+// containerd installed, the systemd probes fail and so does this test.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
