@@ -2,7 +2,8 @@
 // private Tor network's exit at their clearnet addresses, end up reachable
 // only as onion services behind a firewall that lets only tor out.
 
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import type { HostRecap, RunEvent } from '../../runner/report/events.ts';
 import { OnionKeyStore, readPassphrase } from '../../runner/secrets/store.ts';
 import { sshTransport } from '../../runner/transport/ssh.ts';
 import { ensureLabPassphrase } from '../lab/demo-support.ts';
-import { hostExec, httpGetViaSocks, labGate, type Lab, rebuildHost, useLab } from '../lab/helper.ts';
+import { hostExec, httpGetViaSocks, labGate, type Lab, rebuildHost, restartClientTor, startHost, stopHost, useLab } from '../lab/helper.ts';
 
 const gate = labGate();
 const labTest = gate.enabled ? test.serial : test.serial.skip;
@@ -28,6 +29,8 @@ let lab: Lab | undefined;
 let work = '';
 let site = '';
 const addresses = new Map<string, { ssh: string; web: string }>();
+/** Everything the runs of this file printed, scanned for secrets at the end. */
+const outputs: string[] = [];
 
 class Capture extends Writable {
   text = '';
@@ -44,10 +47,11 @@ interface RunOutput {
   text: string;
 }
 
-async function run(extra: string[] = []): Promise<RunOutput> {
+async function run(extra: string[] = [], playbook = 'playbook.yaml'): Promise<RunOutput> {
   const stdout = new Capture();
   const stderr = new Capture();
-  const code = await main(['run', join(site, 'playbook.yaml'), '-i', site, '--output', 'json', '--stats', ...extra], { stdout, stderr });
+  const code = await main(['run', join(site, playbook), '-i', site, '--output', 'json', '--stats', '-vvv', ...extra], { stdout, stderr });
+  outputs.push(stdout.text, stderr.text);
   const events = stdout.text
     .split('\n')
     .filter(Boolean)
@@ -227,3 +231,136 @@ labTest('torrc that tor rejects leaves tor running', async (t) => {
   const active = await hostExec('ciclope', ['systemctl', 'is-active', 'tor@default']);
   t.is(active.stdout.trim(), 'active');
 });
+
+labTest('tor restarted by a handler while connected through it', async (t) => {
+  const extra = join(work, 'restart-tor.yaml');
+  const inventory = await loadSite(site);
+  const current = (inventory.groups.get('all')?.vars.tor_extra_config as string[] | undefined) ?? [];
+  // A change to tor_extra_config restarts tor, which drops the controller's
+  // connection: it runs through this host's own onion service.
+  await writeFile(extra, `tor_extra_config: ${JSON.stringify([...current, 'HeartbeatPeriod 30 minutes'])}\n`);
+  const restarted = await run(['--limit', 'grendel', '-e', `@${extra}`]);
+  t.is(restarted.code, 0, restarted.text);
+  const recap = restarted.recaps[0];
+  t.is(recap?.failed, 0);
+  t.true((recap?.changed ?? 0) >= 2, `changed ${recap?.changed}`);
+  t.true((recap?.reconnects ?? 0) >= 1, `reconnects ${recap?.reconnects}`);
+  const again = await run(['--limit', 'grendel', '-e', `@${extra}`]);
+  t.is(again.code, 0, again.text);
+  t.is(again.recaps[0]?.changed, 0);
+  const back = await run(['--limit', 'grendel']);
+  t.is(back.code, 0, back.text);
+});
+
+labTest('controller tor restarted mid-run: nothing applied twice', async (t) => {
+  await writeFile(
+    join(site, 'slow.yaml'),
+    `- name: Slow tasks
+  hosts: obelix
+  tasks:
+    - name: Append once, slowly
+      command: { argv: [sh, -c, "sleep 8; echo ran >> /root/onionplay-ran-once"] }
+    - name: Write afterwards
+      copy: { content: "after\\n", dest: /root/onionplay-after }
+`,
+  );
+  await hostExec('obelix', ['rm', '-f', '/root/onionplay-ran-once', '/root/onionplay-after']);
+  const running = run([], 'slow.yaml');
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  await restartClientTor();
+  const result = await running;
+  t.is(result.code, 0, result.text);
+  t.is((await hostExec('obelix', ['cat', '/root/onionplay-ran-once'])).stdout, 'ran\n');
+  t.is((await hostExec('obelix', ['cat', '/root/onionplay-after'])).stdout, 'after\n');
+  t.true((result.recaps[0]?.reconnects ?? 0) >= 1);
+});
+
+labTest('large file cut off mid-transfer stays whole', async (t) => {
+  const big = 'onionplay-large-file-line\n'.repeat(200_000);
+  const vars = join(work, 'big.yaml');
+  await writeFile(vars, `big: ${JSON.stringify(big)}\n`);
+  await writeFile(
+    join(site, 'big.yaml'),
+    `- name: Large file
+  hosts: ciclope
+  tasks:
+    - name: Write the large file
+      copy: { content: "{{ big }}", dest: /root/onionplay-big }
+`,
+  );
+  await hostExec('ciclope', ['sh', '-c', 'echo old > /root/onionplay-big']);
+  const running = run(['-e', `@${vars}`], 'big.yaml');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await restartClientTor();
+  const first = await running;
+  const sum = (await hostExec('ciclope', ['sha256sum', '/root/onionplay-big'])).stdout.split(' ')[0];
+  const oldSum = createHash('sha256').update('old\n').digest('hex');
+  const newSum = createHash('sha256').update(big).digest('hex');
+  t.true(sum === oldSum || sum === newSum, `partial file after exit code ${first.code}`);
+  const leftovers = (await hostExec('ciclope', ['sh', '-c', 'ls -a /root | grep onionplay-big'])).stdout.trim().split('\n');
+  t.deepEqual(leftovers, ['onionplay-big']);
+  const second = await run(['-e', `@${vars}`], 'big.yaml');
+  t.is(second.code, 0, second.text);
+  t.is((await hostExec('ciclope', ['sha256sum', '/root/onionplay-big'])).stdout.split(' ')[0], newSum);
+});
+
+labTest('unreachable host does not stop the others', async (t) => {
+  await stopHost('grendel');
+  try {
+    const partial = await run();
+    t.is(partial.code, 3, partial.text);
+    const byHost = new Map(partial.recaps.map((recap) => [recap.host, recap]));
+    t.true(byHost.get('grendel')?.unreachable);
+    t.is(byHost.get('obelix')?.failed, 0);
+    t.is(byHost.get('ciclope')?.failed, 0);
+    t.false(byHost.get('obelix')?.unreachable);
+  } finally {
+    await startHost('grendel');
+  }
+  const whole = await run();
+  t.is(whole.code, 0, whole.text);
+  for (const recap of whole.recaps) t.is(recap.changed, 0, recap.host);
+});
+
+labTest('no secret in outputs or site files', async (t) => {
+  const inventory = await loadSite(site);
+  const store = new OnionKeyStore(site, () => readPassphrase(inventory.settings, site));
+  const secrets: string[] = [];
+  for (const host of await store.hosts()) {
+    for (const keys of Object.values(await store.load(host))) {
+      secrets.push(keys.secretKey);
+      // The 64 bytes of key material after tor's 32-byte file header.
+      secrets.push(Buffer.from(keys.secretKey, 'base64').subarray(32).toString('base64').slice(0, 40));
+    }
+  }
+  t.true(secrets.length >= 12);
+  const passphrase = await readPassphrase(inventory.settings, site);
+  const labKey = (await readFile(lab?.sshKey ?? '', 'utf8')).split('\n').filter((line) => line && !line.startsWith('-----')).join('');
+  const text = outputs.join('\n');
+  t.true(text.length > 0);
+  for (const secret of secrets) t.false(text.includes(secret), 'an onion secret key appears in the output');
+  t.false(text.includes(passphrase), 'the key store passphrase appears in the output');
+  t.false(text.includes(labKey.slice(0, 40)), 'the SSH private key appears in the output');
+  t.false(/PRIVATE KEY-----/.test(text));
+
+  for (const file of await listFiles(site)) {
+    const content = await readFile(file);
+    for (const secret of secrets) t.false(content.includes(secret), `${file} holds an onion secret key`);
+    t.false(content.includes(labKey.slice(0, 40)), `${file} holds the SSH private key`);
+  }
+  for (const file of ['state/host_keys.yaml', 'state/facts.yaml', 'state/onion-keys/obelix.enc']) {
+    t.is((await stat(join(site, file))).mode & 0o077, 0, `${file} is readable by others`);
+  }
+  t.is((await stat(join(site, 'state'))).mode & 0o777, 0o700);
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listFiles(path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
+}
