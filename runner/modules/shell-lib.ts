@@ -252,7 +252,8 @@ export interface WriteOptions {
  * file in the same directory, set mode and owner, run the validate command,
  * then rename onto the target. On any failure the temporary file is removed,
  * the target is left untouched, and the script exits 1 with a message on
- * stderr that starts with `onionplay:`.
+ * stderr that starts with `onionplay:`. HUP, INT and TERM also remove the
+ * temporary file; only SIGKILL can leave one behind.
  */
 export function writeFileScript(path: string, content: Buffer, options: WriteOptions): string {
   const directory = posix.dirname(path);
@@ -262,6 +263,8 @@ export function writeFileScript(path: string, content: Buffer, options: WriteOpt
   const lines = [
     `op_fail() { printf 'onionplay: %s\\n' "$1" >&2; rm -f "$op_t"; exit 1; }`,
     `op_t=$(mktemp ${shellQuote(template)}) || { echo ${shellQuote(`onionplay: cannot create a temporary file in ${directory}`)} >&2; exit 1; }`,
+    // A time limit ends the step with TERM; the trap removes the temporary file.
+    `trap 'rm -f "$op_t"; exit 143' HUP INT TERM`,
     `base64 -d >"$op_t" <<'ONIONPLAY_EOF' || op_fail 'decoding the content failed'`,
     `${encoded}ONIONPLAY_EOF`,
     `chmod ${options.mode} "$op_t" || op_fail ${shellQuote(`chmod ${options.mode} failed`)}`,
@@ -272,7 +275,8 @@ export function writeFileScript(path: string, content: Buffer, options: WriteOpt
   if (options.validate !== undefined) {
     const command = options.validate.replaceAll('%s', '"$op_t"');
     const detail = shellQuote(`, ${path} left unchanged: ${options.validate}`);
-    lines.push(`( ${command} ) </dev/null >&2 || { op_rc=$?; op_fail "validate command failed (exit $op_rc)"${detail}; }`);
+    // The command gets lines of its own, so a `#` comment in it cannot hide the closing parenthesis.
+    lines.push('(', command, `) </dev/null >&2 || { op_rc=$?; op_fail "validate command failed (exit $op_rc)"${detail}; }`);
   }
   lines.push(`mv -fT "$op_t" ${quoted} || op_fail ${shellQuote(`renaming the temporary file onto ${path} failed`)}`);
   return `${lines.join('\n')}\n`;

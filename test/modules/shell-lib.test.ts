@@ -170,3 +170,15 @@ test('file probe reports denied directory', async (t) => {
   const result = await connection.run(script);
   t.is(result.stdout.toString(), 'f denied\n', result.stderr.toString());
 });
+
+test('writeFileScript cleans up on timeout', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const path = join(dir.path, 'conf');
+  await writeFile(path, 'old');
+  const script = writeFileScript(path, Buffer.from('new'), { mode: '0644', validate: 'sleep 3; test -f %s # waits past the limit' });
+  const result = await connection.run(`( set -e\n${script})`, { timeoutMs: 1000 });
+  t.not(result.exitCode, 0);
+  t.is(await readFile(path, 'utf8'), 'old');
+  t.deepEqual(await readdir(dir.path), ['conf']);
+});

@@ -155,7 +155,7 @@ export const copyRows: PlanRow[] = [
     expect: {
       status: 'change',
       summary: 'update /etc/tor/torrc (12 B -> 15 B)',
-      steps: ['base64 -d', '( tor --verify-config -f "$op_t" )', 'mv -fT "$op_t" /etc/tor/torrc'],
+      steps: ['base64 -d', '(\ntor --verify-config -f "$op_t"\n)', 'mv -fT "$op_t" /etc/tor/torrc'],
     },
   },
   {
