@@ -23,8 +23,8 @@ export interface SocksServerOptions {
   /** Close a relayed stream once this many bytes went through it after the CONNECT (both directions). */
   dropAfterBytes?: number;
   /**
-   * Answer a greeting that arrives together with the RFC 1929 request the
-   * way tor 0.4.9 does: with the RFC 1929 reply alone, no method reply.
+   * Reply to a greeting that arrives together with the RFC 1929 request the
+   * way tor 0.4.9.11 does: with the RFC 1929 reply alone, no method reply.
    */
   omitPipelinedMethodReply?: boolean;
   /**
@@ -77,6 +77,22 @@ export interface SocksServerControl {
   /** Stop relaying on every open stream without closing it, as a dead circuit does. */
   stallAll(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Length of DST.ADDR, including the length byte of a domain name. */
+function requestAddressLength(atyp: number, firstByte: number | undefined): number | undefined {
+  if (atyp === 0x01) return 4;
+  if (atyp === 0x04) return 16;
+  if (atyp === 0x03) return 1 + (firstByte ?? 0);
+  return undefined;
+}
+
+function decodeRequestAddress(atyp: number, raw: Buffer): string {
+  if (atyp === 0x01) return [...raw].join('.');
+  if (atyp === 0x03) return raw.subarray(1).toString('utf8');
+  const groups: string[] = [];
+  for (let index = 0; index < 8; index += 1) groups.push(raw.readUInt16BE(index * 2).toString(16));
+  return groups.join(':');
 }
 
 function isLoopbackV4(host: string): boolean {
@@ -177,10 +193,10 @@ export class SocksTestServer implements SocksServerControl {
     };
     this.relays.set(connection, relay);
     // Causal depth: a chunk from the client is one hop deeper than the
-    // deepest chunk the client had received when it arrived; a chunk
+    // deepest chunk the client had received when it arrived. A chunk
     // towards the client is one hop deeper than the deepest client chunk
-    // its sender (this proxy's SOCKS code, or the upstream server) had
-    // received. Client hops are odd and server hops even, so the longest
+    // that its sender (this proxy's SOCKS code, or the upstream server)
+    // had received. Client hops are odd and server hops even, so the longest
     // chain of replies is maxDepth / 2 round trips, however the data is
     // split into chunks and whatever crosses on the way.
     let depthAtClient = 0;
@@ -262,16 +278,15 @@ export class SocksTestServer implements SocksServerControl {
         } else if (phase === 'request') {
           if (buffer.length < 5) return;
           const atyp = buffer[3] ?? 0;
-          const addressLength = atyp === 0x01 ? 4 : atyp === 0x04 ? 16 : atyp === 0x03 ? 1 + (buffer[4] ?? 0) : -1;
-          if (addressLength < 0) {
+          const addressLength = requestAddressLength(atyp, buffer[4]);
+          if (addressLength === undefined) {
             reply(0x08);
             this.later(() => client.end());
             return;
           }
           if (buffer.length < 4 + addressLength + 2) return;
           const raw = buffer.subarray(4, 4 + addressLength);
-          const host =
-            atyp === 0x01 ? [...raw].join('.') : atyp === 0x03 ? raw.subarray(1).toString('utf8') : [...Array(8).keys()].map((i) => raw.readUInt16BE(i * 2).toString(16)).join(':');
+          const host = decodeRequestAddress(atyp, raw);
           const port = buffer.readUInt16BE(4 + addressLength);
           buffer = buffer.subarray(4 + addressLength + 2);
           phase = 'connecting';

@@ -47,7 +47,7 @@ async function fingerprintOfFile(publicKeyPath: string): Promise<string> {
   return fingerprint;
 }
 
-/** A port that was free a moment ago; sshd start is retried if it is taken meanwhile. */
+/** Find a port that is free at this moment; startSshd retries if it is taken meanwhile. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

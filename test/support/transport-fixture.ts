@@ -12,7 +12,7 @@ export interface LogLine {
   message: string;
 }
 
-/** A fresh site folder and connect options that record log lines. */
+/** Create a fresh site folder and connect options that record log lines. */
 export function makeConnectOptions(overrides: Partial<ConnectOptions> = {}): ConnectOptions & { lines: LogLine[] } {
   const lines: LogLine[] = [];
   return {
@@ -25,7 +25,7 @@ export function makeConnectOptions(overrides: Partial<ConnectOptions> = {}): Con
   };
 }
 
-/** A target reached by `address` through the SOCKS proxy on `socksPort`. */
+/** Build a target reached by `address` through the SOCKS proxy on `socksPort`. */
 export function makeTarget(name: string, socksPort: number, sshKey: string, overrides: Partial<HostTarget> = {}): HostTarget {
   return {
     name,
@@ -41,7 +41,7 @@ export function makeTarget(name: string, socksPort: number, sshKey: string, over
   };
 }
 
-/** A valid v3 onion address (a real ed25519 point, as tor checks). */
+/** Generate a valid v3 onion address (of a real ed25519 point, which tor checks). */
 export function randomOnionAddress(): string {
   const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
   return onionAddressFromPublicKey(Buffer.from(der.subarray(der.length - 32)));

@@ -103,7 +103,7 @@ test.serial('every reply code maps to words', async (t) => {
   for (const [code, info] of SOCKS_REPLY_CODES) {
     await proxy.configure({ replyCode: code });
     for (const kind of ['pipelined', 'socks-package'] as const) {
-      // The socks package only knows the RFC 1928 codes.
+      // The socks package reports only the RFC 1928 codes by name.
       if (kind === 'socks-package' && code >= 0xf0) continue;
       const error = await t.throwsAsync(async () => {
         const tunnel = await tunnelTo(proxy.port, kind);
@@ -185,6 +185,7 @@ test.serial('meter counts one round trip for a pipelined SOCKS exchange', async 
 async function startOfflineTor(folder: string): Promise<{ port: number; stop: () => Promise<void> } | undefined> {
   if (!fs.existsSync('/usr/bin/tor')) return undefined;
   const port = await freePort();
+
   const dataDir = path.join(folder, 'data');
   fs.mkdirSync(dataDir, { mode: 0o700 });
   const torrc = path.join(folder, 'torrc');
@@ -208,12 +209,14 @@ async function startOfflineTor(folder: string): Promise<{ port: number; stop: ()
       '',
     ].join('\n'),
   );
+
   const child = trackChild(spawn('/usr/bin/tor', ['-f', torrc], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
   const stop = (): Promise<void> => stopChild(child);
+
   // tor 0.4.9 logs no "Opened Socks listener" line here, so wait for the port itself.
   for (let waited = 0; ; waited += 100) {
     if (child.exitCode !== null) throw new Error(`tor exited with ${child.exitCode}: ${output}`);
