@@ -51,7 +51,8 @@ function middleEdits(before: string[], after: string[]): Edit[] {
       ...after.map((line): Edit => ({ kind: '+', line })),
     ];
   }
-  // lengths[i * (columns + 1) + j] = LCS length of before[i..] and after[j..]
+
+  // lengths[i * (columns + 1) + j] is the LCS length of before[i..] and after[j..].
   const width = columns + 1;
   const lengths = new Uint32Array((rows + 1) * width);
   for (let i = rows - 1; i >= 0; i -= 1) {
@@ -62,6 +63,7 @@ function middleEdits(before: string[], after: string[]): Edit[] {
           : Math.max(lengths[(i + 1) * width + j] ?? 0, lengths[i * width + j + 1] ?? 0);
     }
   }
+
   const edits: Edit[] = [];
   let i = 0;
   let j = 0;
@@ -78,6 +80,7 @@ function middleEdits(before: string[], after: string[]): Edit[] {
       j += 1;
     }
   }
+
   for (; i < rows; i += 1) edits.push({ kind: '-', line: before[i] ?? '' });
   for (; j < columns; j += 1) edits.push({ kind: '+', line: after[j] ?? '' });
   return edits;

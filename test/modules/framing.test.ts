@@ -1,7 +1,6 @@
 // Runs several modules' probes as one framed script and their steps as one
-// framed apply, exactly as the executor builds them, to prove the modules
-// hold to the framing rules: no exit from the outer shell, nothing on
-// stdout beyond the answer, no reliance on the cwd.
+// framed apply, built by the executor's own functions. A module that exits
+// the outer shell, prints beyond its answer or relies on the cwd fails here.
 
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

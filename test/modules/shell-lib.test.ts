@@ -165,7 +165,7 @@ test('file probe reports denied directory', async (t) => {
     await connection.run(`chmod 700 ${shellQuote(locked)}`);
   });
   const probe = `${FILE_FUNCTIONS}op_state f ${shellQuote(`${locked}/f`)}\n`;
-  // Root may search any directory, so as root the probe runs as nobody.
+  // Root may search any directory, so as root the probe runs as the unprivileged user nobody.
   const script = process.getuid?.() === 0 ? `su -s /bin/sh nobody -c ${shellQuote(probe)}` : `( ${probe})`;
   const result = await connection.run(script);
   t.is(result.stdout.toString(), 'f denied\n', result.stderr.toString());
