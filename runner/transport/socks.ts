@@ -6,9 +6,10 @@
 // parses the three messages from one buffer and replies to the CONNECT
 // (checked against a tor without a reachable network: 0xF6 at once for a
 // bad onion address, 0x06 after SocksTimeout for an unknown one). The
-// `socks` package is the fallback.
-// NOTE: that tor forwards the SSH bytes written behind the request once
-// the stream opens is not yet checked against a working Tor network.
+// `socks` package is the fallback. tor also forwards data written behind
+// the request once the stream opens: an HTTP request sent that way to an
+// onion service on a private network of tor 0.4.9.11 relays got its
+// response, with one round trip counted.
 
 import net from 'node:net';
 import { Duplex } from 'node:stream';
