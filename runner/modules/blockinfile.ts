@@ -2,7 +2,7 @@
 
 import { defineModule } from './define.ts';
 import { editedFileProbe, interpretWrite, joinLines, planEditedFile, splitLines, type TextEdit } from './files.ts';
-import { groupSchema, modeSchema, ownerSchema, remotePath } from './schema-parts.ts';
+import { groupSchema, modeSchema, ownerSchema, remotePath, validateSchema } from './schema-parts.ts';
 import { FILE_FUNCTIONS, parseOrFail, parseProbeLines, probeFailure } from './shell-lib.ts';
 import { insertIndex, insertProperties, type InsertPosition } from './text-position.ts';
 import type { JsonSchema, Plan, ProbeOutput } from './types.ts';
@@ -20,6 +20,7 @@ export interface BlockInFileArgs extends InsertPosition {
   mode?: string;
   owner?: string;
   group?: string;
+  validate?: string;
 }
 
 const schema: JsonSchema = {
@@ -41,6 +42,7 @@ const schema: JsonSchema = {
     mode: modeSchema,
     owner: ownerSchema,
     group: groupSchema,
+    validate: validateSchema,
   },
   required: ['path'],
   additionalProperties: false,
@@ -92,6 +94,7 @@ function planBlockInFile(args: BlockInFileArgs, probed: ProbeOutput): Plan {
     owner: args.owner,
     group: args.group,
     create: args.create === true,
+    validate: args.validate,
     missingOk: removing ? `${args.path} does not exist, so there is no block to remove` : undefined,
   };
   const plan = parseOrFail(args.path, () => planEditedFile(file, parseProbeLines(probed.stdout), 'path', (text) => editBlock(text, args)));

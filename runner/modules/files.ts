@@ -192,6 +192,8 @@ export interface EditedFile {
   group?: string | undefined;
   /** Create the file when it is missing (from empty text). */
   create: boolean;
+  /** Command run on the new content before it replaces the file (`%s` is its path). */
+  validate?: string | undefined;
   /** Reason to give when the file is missing and `create` is false, or undefined to fail. */
   missingOk?: string | undefined;
 }
@@ -252,7 +254,14 @@ export function planEditedFile(file: EditedFile, lines: Map<string, string>, key
   const edited = edit(before);
   if ('failed' in edited) return { kind: 'failed', message: edited.failed };
   const plan = planManagedFileState(
-    { path: file.path, content: Buffer.from(edited.text, 'utf8'), mode: file.mode, owner: file.owner, group: file.group },
+    {
+      path: file.path,
+      content: Buffer.from(edited.text, 'utf8'),
+      mode: file.mode,
+      owner: file.owner,
+      group: file.group,
+      validate: file.validate,
+    },
     state,
     parentType,
     oldContent,

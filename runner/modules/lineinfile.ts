@@ -4,7 +4,7 @@
 
 import { defineModule } from './define.ts';
 import { editedFileProbe, interpretWrite, joinLines, planEditedFile, splitLines, type TextEdit } from './files.ts';
-import { groupSchema, modeSchema, ownerSchema, remotePath } from './schema-parts.ts';
+import { groupSchema, modeSchema, ownerSchema, remotePath, validateSchema } from './schema-parts.ts';
 import { FILE_FUNCTIONS, parseOrFail, parseProbeLines, probeFailure } from './shell-lib.ts';
 import { compilePattern, findLine, insertIndex, insertProperties, type InsertPosition } from './text-position.ts';
 import type { JsonSchema, Plan, ProbeOutput } from './types.ts';
@@ -19,6 +19,7 @@ export interface LineInFileArgs extends InsertPosition {
   mode?: string;
   owner?: string;
   group?: string;
+  validate?: string;
 }
 
 const schema: JsonSchema = {
@@ -43,6 +44,7 @@ const schema: JsonSchema = {
     mode: modeSchema,
     owner: ownerSchema,
     group: groupSchema,
+    validate: validateSchema,
   },
   required: ['path'],
   additionalProperties: false,
@@ -104,6 +106,7 @@ function planLineInFile(args: LineInFileArgs, probed: ProbeOutput): Plan {
     owner: args.owner,
     group: args.group,
     create: args.create === true,
+    validate: args.validate,
     missingOk: args.state === 'absent' ? `${args.path} does not exist, so there is no line to remove` : undefined,
   };
   const plan = parseOrFail(args.path, () => planEditedFile(file, parseProbeLines(probed.stdout), 'path', (text) => editLine(text, args)));

@@ -80,3 +80,25 @@ test('sysctl file converges without live', async (t) => {
   await converge(t, sysctlModule, { ...args, state: 'absent' });
   t.is(await readFile(path, 'utf8'), '# kept\n');
 });
+
+test('lineinfile validate rejection keeps file', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const path = join(dir.path, 'sshd_config');
+  await writeFile(path, 'Port 22\n');
+  const args = { path, regexp: '^Port ', line: 'Port nonsense', validate: "grep -Eq '^Port [0-9]+$' %s" };
+  const { plan } = await probeAndPlan(connection, lineInFileModule, args);
+  t.is(plan.status, 'change');
+  const outcome = await applyPlan(connection, plan);
+  t.regex(outcome.failed ?? '', /validate command failed \(exit 1\)/);
+  t.is(await readFile(path, 'utf8'), 'Port 22\n');
+  t.deepEqual(await readdir(dir.path), ['sshd_config']);
+});
+
+test('blockinfile validate passes and writes', async (t) => {
+  const dir = await makeTempDir();
+  t.teardown(dir.remove);
+  const path = join(dir.path, 'torrc');
+  await converge(t, blockInFileModule, { path, block: 'SocksPort 9050', create: true, validate: 'grep -q SocksPort %s' });
+  t.regex(await readFile(path, 'utf8'), /SocksPort 9050/);
+});
