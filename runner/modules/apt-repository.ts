@@ -65,7 +65,9 @@ const schema: JsonSchema = {
     suites: words('deb822 Suites, e.g. bookworm.'),
     components: words('deb822 Components, e.g. main.'),
     architectures: words('deb822 Architectures, e.g. amd64.'),
-    signed_by: remotePath('Keyring file that signs the repository (Signed-By), e.g. /etc/apt/keyrings/tor.asc.'),
+    signed_by: remotePath(
+      'Keyring file that signs the repository (Signed-By), e.g. /etc/apt/keyrings/tor.asc. apt reads an ASCII-armored key only from a file ending in .asc, and a binary one from .gpg.',
+    ),
     key_content: { type: 'string', minLength: 1, description: 'ASCII-armored key written to signed_by. Exclusive with key_src.' },
     key_src: { type: 'string', minLength: 1, description: "Key file of the role's files/ folder written to signed_by (armored or binary)." },
     state: { enum: ['present', 'absent'], default: 'present', description: 'absent removes the source file, and the key file when key_content or key_src is set.' },
@@ -180,6 +182,10 @@ function planRepository(args: AptRepositoryArgs, probed: ProbeOutput): Plan {
 
   const source = sourcePath(args);
   const key = keyBytes(args);
+  const armored = key !== undefined && key.subarray(0, 40).toString('latin1').includes('-----BEGIN PGP');
+  if (armored && args.signed_by !== undefined && !args.signed_by.endsWith('.asc')) {
+    return { status: 'failed', message: `signed_by ${args.signed_by} must end in .asc, because apt reads an ASCII-armored key only from a .asc file.` };
+  }
   const plans = parseOrFail(args.name, () => {
     const result: Array<[string, FilePlan]> = [];
     if (key !== undefined && args.signed_by !== undefined) result.push([args.signed_by, planKey(args, lines, key, args.signed_by)]);

@@ -208,6 +208,13 @@ export const aptRepositoryRows: PlanRow[] = [
     },
   },
   {
+    name: 'apt_repository armored key needs .asc',
+    module: aptRepositoryModule,
+    args: { ...repoArgs, signed_by: '/etc/apt/keyrings/tor.gpg' },
+    stdout: fileProbeOutput('src', { type: 'absent' }) + fileProbeOutput('key', { type: 'absent' }),
+    expect: { status: 'failed', message: 'signed_by /etc/apt/keyrings/tor.gpg must end in .asc, because apt reads an ASCII-armored key only from a .asc file.' },
+  },
+  {
     name: 'apt_repository absent removes',
     module: aptRepositoryModule,
     args: { name: 'tor', state: 'absent' },
