@@ -122,11 +122,16 @@ export function planManagedFileState(
   }
 
   if (state.type === 'link') {
+    const target = state.linkTarget ?? '?';
+    if (file.force === false) {
+      return { kind: 'ok', reason: `${path} exists as a symbolic link -> ${target} and force is false, so it was left as it is` };
+    }
+    const link = `symbolic link ${path} -> ${target}`;
     const mode = normalizeMode(file.mode ?? file.defaultMode ?? '0644');
     return {
       kind: 'change',
-      summary: `replace symbolic link ${path} -> ${state.linkTarget ?? '?'} with a file (${formatBytes(content.length)})`,
-      diff: contentDiff(path, undefined, content),
+      summary: `replace ${link} with a file (${formatBytes(content.length)})`,
+      diff: `${link} -> file with sha256 ${shortHash(wantedSha256)} (${formatBytes(content.length)})\n`,
       steps: [
         writeFileStep(`write ${path}`, path, content, {
           mode,

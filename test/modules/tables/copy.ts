@@ -108,6 +108,13 @@ export const copyRows: PlanRow[] = [
     expect: { status: 'change', summary: /^replace symbolic link \/etc\/resolv.conf -> \.\.\/run\/resolv.conf with a file/, steps: ['mv -fT'] },
   },
   {
+    name: 'copy with force false keeps a link',
+    module: copyModule,
+    args: { dest: '/etc/resolv.conf', content: 'nameserver 127.0.0.1\n', force: false },
+    stdout: fileProbeOutput('dest', { type: 'link', mode: '0777', target: '../run/resolv.conf' }),
+    expect: { status: 'ok', reason: '/etc/resolv.conf exists as a symbolic link -> ../run/resolv.conf and force is false, so it was left as it is' },
+  },
+  {
     name: 'copy fails on an unreadable file',
     module: copyModule,
     args: { dest: '/etc/shadow', content: 'x' },
