@@ -7,6 +7,7 @@
 import type { Inventory } from '../inventory/types.ts';
 import { inventoryVariables, mergeVariables } from '../inventory/vars.ts';
 import type { Play, Task } from '../playbook/types.ts';
+import { resolveVariables } from '../template/resolve.ts';
 
 /** Per-run knowledge of every host: registered results and facts. */
 export class HostFacts {
@@ -56,9 +57,14 @@ function groupsMap(inventory: Inventory): Record<string, string[]> {
   return groups;
 }
 
+/** Merge the layers, then render values that are templates of other variables, as Ansible does on use. */
+function resolveMerged(layers: Array<Record<string, unknown>>): Record<string, unknown> {
+  return resolveVariables(mergeVariables(layers)).vars;
+}
+
 /** Variables of a host without task scope: what `hostvars[name]` shows other hosts. */
 export function hostLevelVariables(context: VariableContext, host: string): Record<string, unknown> {
-  return mergeVariables([
+  return resolveMerged([
     roleDefaults(context.play),
     inventoryVariables(context.inventory, host),
     context.learned(host),
@@ -75,7 +81,7 @@ export function taskVariables(
   task: Task,
   loop?: { name: string; value: unknown; index: number },
 ): Record<string, unknown> {
-  const merged = mergeVariables([
+  const merged = resolveMerged([
     roleDefaults(context.play),
     inventoryVariables(context.inventory, host),
     context.learned(host),

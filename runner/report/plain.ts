@@ -71,7 +71,7 @@ export class PlainRenderer implements Renderer {
     const item = event.item === undefined ? '' : ` (item=${event.item})`;
     const status = event.status === 'changed' && event.checkMode ? 'would change' : event.status;
     let detail = '';
-    if (event.hidden) detail = ': output hidden by no_log';
+    if (event.hidden && event.status !== 'skipped') detail = ': output hidden by no_log';
     else if (event.status === 'failed') detail = `: ${event.message ?? 'failed'}`;
     else if (event.status === 'changed') detail = event.summary ? `: ${event.summary}` : '';
     else if (event.reason && this.options.verbosity >= 1) detail = `: ${event.reason}`;

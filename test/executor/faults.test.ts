@@ -3,6 +3,7 @@
 // one dropped in the middle of sending a large file.
 
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,13 +73,15 @@ rootTest('dropped stream during a task: reconnect, not run twice', async (t) => 
   hosts: all
   tasks:
     - name: Append once, slowly
-      command: { argv: [sh, -c, "sleep 3; echo ran >> \\"$0\\"", "{{ root }}/ran"] }
+      command: { argv: [sh, -c, "touch \\"$0.started\\"; sleep 3; echo ran >> \\"$0\\"", "{{ root }}/ran"] }
     - name: Afterwards
       copy: { content: "after\\n", dest: "{{ root }}/after" }
 `;
   await withFixture(playbook, async (fixture) => {
     const running = run(fixture);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Drop the stream once the command runs on the host.
+    const started = join(fixture.root, 'ran.started');
+    for (let waited = 0; !existsSync(started) && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     await fixture.proxy.dropAll();
     const { code, recap, text } = await running;
     t.is(code, 0, text);
