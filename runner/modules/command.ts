@@ -160,7 +160,8 @@ function planCommand(args: CommandArgs, probed: ProbeOutput, shell: boolean): Pl
     }
   }
   const guards = parseProbeLines(probed.stdout);
-  const display = args.argv !== undefined ? args.argv.join(' ') : (args.cmd ?? '');
+  // Summaries are one line, so line breaks inside the command are shown as \n.
+  const display = (args.argv !== undefined ? args.argv.join(' ') : (args.cmd ?? '')).replaceAll('\n', '\\n');
   if (guards.get('creates') === 'yes') {
     return { status: 'ok', reason: `${args.creates} exists (creates), so the command was not run` };
   }

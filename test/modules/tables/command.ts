@@ -20,7 +20,7 @@ export const commandRows: PlanRow[] = [
     module: commandModule,
     args: { argv: ['printf', '%s\n', "it's"], chdir: '/tmp' },
     stdout: '',
-    expect: { status: 'change', summary: "run printf %s\n it's", steps: ['cd /tmp', `printf '%s\n' 'it'\\''s'`] },
+    expect: { status: 'change', summary: "run printf %s\\n it's", steps: ['cd /tmp', `printf '%s\n' 'it'\\''s'`] },
   },
   {
     name: 'shell runs through sh -c',
