@@ -174,15 +174,20 @@ export class RoundTripMeter {
   private unansweredSince: number | undefined;
   private shortestRoundTripMs = Infinity;
 
-  constructor(private readonly onRoundTrip?: () => void) {}
+  constructor(
+    private readonly onRoundTrip?: () => void,
+    private readonly onBytes?: (up: number, down: number) => void,
+  ) {}
 
   noteWrite(length: number): void {
     this.bytesUp += length;
+    this.onBytes?.(length, 0);
     if (length > 0) this.unansweredSince ??= performance.now();
   }
 
   noteRead(length: number): void {
     this.bytesDown += length;
+    this.onBytes?.(0, length);
     if (this.unansweredSince === undefined) return;
     const elapsed = performance.now() - this.unansweredSince;
     const minReplyMs = Number.isFinite(this.shortestRoundTripMs) ? Math.max(3, this.shortestRoundTripMs / 2) : 3;

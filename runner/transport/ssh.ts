@@ -87,37 +87,10 @@ interface Ssh2Error extends Error {
   code?: unknown;
 }
 
-/** Round trips of the current connection, split the way ConnectionStats reports them. */
-class SshConnectionStats implements ConnectionStats {
-  connectRoundTrips = 0;
-  execRoundTrips = 0;
-  /** Round trips while nothing was pending: SSH keepalives. */
-  idleRoundTrips = 0;
-  connectMs = 0;
-  reconnects = 0;
-  private closedBytesUp = 0;
-  private closedBytesDown = 0;
-  meter: RoundTripMeter | undefined;
-
-  get bytesUp(): number {
-    return this.closedBytesUp + (this.meter?.bytesUp ?? 0);
-  }
-
-  get bytesDown(): number {
-    return this.closedBytesDown + (this.meter?.bytesDown ?? 0);
-  }
-
-  /** Keep the byte counts of a socket that is being replaced. */
-  retire(meter: RoundTripMeter): void {
-    this.closedBytesUp += meter.bytesUp;
-    this.closedBytesDown += meter.bytesDown;
-    if (this.meter === meter) this.meter = undefined;
-  }
-
-  toJSON(): ConnectionStats {
-    const { connectRoundTrips, execRoundTrips, bytesUp, bytesDown, connectMs, reconnects } = this;
-    return { connectRoundTrips, execRoundTrips, bytesUp, bytesDown, connectMs, reconnects };
-  }
+/** Counts of one connection over all its sockets, failed attempts and reconnects included. */
+export interface SshConnectionStats extends ConnectionStats {
+  /** Round trips while no run was pending: SSH keepalives. */
+  idleRoundTrips: number;
 }
 
 interface Session {
@@ -265,7 +238,15 @@ function connectError(error: Ssh2Error, route: Route, target: HostTarget): Error
 
 export class SshConnection implements Connection {
   readonly route: string;
-  readonly stats = new SshConnectionStats();
+  readonly stats: SshConnectionStats = {
+    connectRoundTrips: 0,
+    execRoundTrips: 0,
+    idleRoundTrips: 0,
+    bytesUp: 0,
+    bytesDown: 0,
+    connectMs: 0,
+    reconnects: 0,
+  };
   /** Attempts spent by the latest connect or reconnect. */
   connectAttempts = 0;
   private session: Session | undefined;
@@ -347,6 +328,7 @@ export class SshConnection implements Connection {
     const rootShell = session.rootShell;
     session.rootShell = undefined;
     rootShell?.then((shell) => shell.close(), () => undefined);
+    this.session = undefined;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         session.client.destroy();
@@ -358,7 +340,6 @@ export class SshConnection implements Connection {
       });
       session.client.end();
     });
-    this.stats.retire(session.meter);
   }
 
   private dropSession(): void {
@@ -368,7 +349,6 @@ export class SshConnection implements Connection {
     session.lost ??= new OnionplayError('transport', `connection to ${this.routeInfo.label} replaced`);
     session.shell.close();
     session.client.destroy();
-    this.stats.retire(session.meter);
   }
 
   private gaveUp(lastError: Error, attempts: number, started: number): Error {
@@ -400,26 +380,25 @@ export class SshConnection implements Connection {
   /** Make one connect attempt: tunnel, SSH handshake, host key check, login, shell loop ready. */
   private async attempt(deadline: number): Promise<Session> {
     const route = this.routeInfo;
-    const meter = new RoundTripMeter(() => this.onRoundTrip());
-    this.stats.meter = meter;
+    const meter = new RoundTripMeter(
+      () => this.onRoundTrip(),
+      (up, down) => {
+        this.stats.bytesUp += up;
+        this.stats.bytesDown += down;
+      },
+    );
     if (route.direct) {
       this.log(1, `connecting to ${route.label} without Tor: this connection is not anonymous`);
     }
-    let tunnel: SocksTunnel;
-    try {
-      tunnel = await openTunnel({
-        endpoint: route.endpoint,
-        destination: route.destination,
-        credentials: { username: socksUsername(this.target.name, this.settings.runId), password: 'onionplay' },
-        hostLabel: route.label,
-        kind: this.settings.socksClient,
-        direct: route.direct,
-        meter,
-      });
-    } catch (error) {
-      this.stats.retire(meter);
-      throw error;
-    }
+    const tunnel = await openTunnel({
+      endpoint: route.endpoint,
+      destination: route.destination,
+      credentials: { username: socksUsername(this.target.name, this.settings.runId), password: 'onionplay' },
+      hostLabel: route.label,
+      kind: this.settings.socksClient,
+      direct: route.direct,
+      meter,
+    });
 
     const client = new ssh2.Client();
     // The shell is set once the exec channel is open; the session is handed out only then.
@@ -435,7 +414,6 @@ export class SshConnection implements Connection {
         cleanup();
         client.destroy();
         tunnel.destroy();
-        this.stats.retire(meter);
         reject(error);
       };
       const onAbort = (): void => fail(permanent(new OnionplayError('interrupted', `connect to ${route.label} was interrupted`)));

@@ -249,10 +249,16 @@ test.serial('dropped stream fails run and reconnect recovers', async (t) => {
   t.regex(error?.message ?? '', /lost|closed/);
   const again = await t.throwsAsync(connection.run('echo no'), { instanceOf: OnionplayError });
   t.is(again?.code, 'transport', 'runs on a lost connection reject until reconnect');
+  const bytesBefore = connection.stats.bytesDown;
   await connection.reconnect();
   t.is(connection.stats.reconnects, 1);
   t.is((await connection.run('echo back')).stdout.toString(), 'back\n');
   t.is((await proxy.connects()).length, 2);
+  t.true(connection.stats.bytesDown > bytesBefore, 'byte counts add up over reconnects');
+  const started = Date.now();
+  await connection.close();
+  await connection.close();
+  t.true(Date.now() - started < 1500, 'a second close returns at once');
 });
 
 test.serial('keepalive notices a stalled stream', async (t) => {
