@@ -371,6 +371,8 @@ export class SshConnection implements Connection {
     this.options.log?.(level, message);
   }
 
+  // NOTE: an SSH keepalive sent while a long script runs without output
+  // counts as an exec round trip here, one per keepalive interval.
   private onRoundTrip(): void {
     if (this.connecting || this.openingShells > 0) this.stats.connectRoundTrips += 1;
     else if (this.pendingRuns > 0) this.stats.execRoundTrips += 1;

@@ -230,6 +230,18 @@ test.serial('transient failure gives up at the connect timeout', async (t) => {
   t.true(elapsed >= 1000 && elapsed < 3000, `gave up after ${elapsed} ms`);
 });
 
+test.serial('abort stops connect retries', async (t) => {
+  await proxy.configure({ replyCode: 0xf0 });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  const started = Date.now();
+  const error = await t.throwsAsync(createSshTransport(fastRetries).connect(makeTarget('web1', proxy.port, sshd.clientKeyPath), options({ signal: controller.signal })), {
+    instanceOf: OnionplayError,
+  });
+  t.is(error?.code, 'interrupted');
+  t.true(Date.now() - started < 1500);
+});
+
 test.serial('login failure is not retried', async (t) => {
   const target = makeTarget('web1', proxy.port, otherSshd.clientKeyPath, { address: 'web1.test' });
   // sshd accepts only its own client key; the other sshd's key is unknown to it.
