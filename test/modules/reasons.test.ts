@@ -2,6 +2,7 @@
 // reason, a change always has a summary, and reads of secrets never
 // put the content into any message.
 
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
 import test from 'ava';
@@ -79,5 +80,19 @@ test('docs/MODULES.md is up to date', async (t) => {
     const module = getModule(name);
     if (!module) return t.fail(`${name} missing`);
     t.true(written.includes(renderModule(module)), `${name} section is stale: run npm run docs:modules`);
+  }
+});
+
+function syntaxError(script: string): string | undefined {
+  const result = spawnSync('/bin/sh', ['-n'], { input: `( set -e\n${script}\n)\n`, encoding: 'utf8' });
+  return result.status === 0 ? undefined : result.stderr;
+}
+
+test('every probe and step parses as sh', (t) => {
+  for (const row of allRows) {
+    const probe = row.module.probe?.(row.args);
+    if (probe) t.is(syntaxError(probe.script), undefined, `${row.name}: probe`);
+    const plan = planRow(row);
+    if (plan.status === 'change') t.is(syntaxError(plan.steps.map((step) => step.script).join('\n')), undefined, `${row.name}: steps`);
   }
 });
