@@ -74,9 +74,11 @@ function commandSchema(shell: boolean): JsonSchema {
       cmd: {
         type: 'string',
         minLength: 1,
-        description: shell
-          ? 'Command line run by the shell, with pipes, redirections and expansions.'
-          : 'Command line split into words like sh does, but without pipes, redirections, globs or variable expansion. The free-form task string becomes cmd.',
+        description: `${
+          shell
+            ? 'Command line run by the shell, with pipes, redirections and expansions.'
+            : 'Command line split into words like sh does, but without pipes, redirections, globs or variable expansion.'
+        } The free-form task string becomes cmd; words creates=PATH, removes=PATH and chdir=PATH in it set those arguments, as in Ansible.`,
       },
       argv: {
         type: 'array',
@@ -88,12 +90,12 @@ function commandSchema(shell: boolean): JsonSchema {
       creates: {
         type: 'string',
         minLength: 1,
-        description: 'If this path exists, the command is not run. A relative path is taken from chdir.',
+        description: 'If this path exists, the command is not run, which makes the task idempotent. A relative path is taken from chdir.',
       },
       removes: {
         type: 'string',
         minLength: 1,
-        description: 'If this path does not exist, the command is not run. A relative path is taken from chdir.',
+        description: 'If this path does not exist, the command is not run, which makes the task idempotent. A relative path is taken from chdir.',
       },
       ...(shell
         ? { executable: { type: 'string', pattern: '^/', default: '/bin/sh', description: 'Shell that runs cmd, e.g. /bin/bash.' } }
