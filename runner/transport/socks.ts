@@ -421,6 +421,8 @@ export interface OpenTunnelRequest {
   /** Connect straight to `endpoint` without any SOCKS exchange. */
   direct?: boolean;
   meter: RoundTripMeter;
+  /** Limit for the TCP connect when this function waits for it (direct mode, `socks` package). */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -435,7 +437,7 @@ export async function openTunnel(request: OpenTunnelRequest): Promise<SocksTunne
   socket.setNoDelay(true);
 
   if (request.direct) {
-    await waitConnected(socket, request.hostLabel, true);
+    await waitConnected(socket, request.hostLabel, true, request.connectTimeoutMs);
     return new SocksTunnel(socket, request.meter, request.hostLabel, { socksReplies: false });
   }
 
@@ -445,13 +447,22 @@ export async function openTunnel(request: OpenTunnelRequest): Promise<SocksTunne
     return tunnel;
   }
 
-  await waitConnected(socket, request.hostLabel, false);
+  await waitConnected(socket, request.hostLabel, false, request.connectTimeoutMs);
   return connectWithSocksPackage(socket, request);
 }
 
-function waitConnected(socket: net.Socket, hostLabel: string, direct: boolean): Promise<void> {
+function waitConnected(socket: net.Socket, hostLabel: string, direct: boolean, timeoutMs?: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const error: NodeJS.ErrnoException = new Error(`TCP connect timed out after ${timeoutMs} ms`);
+            error.code = 'ETIMEDOUT';
+            onError(error);
+          }, timeoutMs);
     const onError = (error: NodeJS.ErrnoException): void => {
+      clearTimeout(timer);
       socket.destroy();
       if (direct) {
         reject(
@@ -466,6 +477,7 @@ function waitConnected(socket: net.Socket, hostLabel: string, direct: boolean): 
     };
     socket.once('error', onError);
     socket.once('connect', () => {
+      clearTimeout(timer);
       socket.off('error', onError);
       resolve();
     });

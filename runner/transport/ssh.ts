@@ -252,6 +252,7 @@ export class SshConnection implements Connection {
   private session: Session | undefined;
   private connecting = true;
   private pendingRuns = 0;
+  private closed = false;
   private openingShells = 0;
   private readonly routeInfo: Route;
   private readonly store: HostKeyStore;
@@ -298,6 +299,7 @@ export class SshConnection implements Connection {
 
   async run(script: string, runOptions: RunOptions = {}): Promise<RunResult> {
     const session = this.session;
+    if (this.closed) throw new OnionplayError('transport', `connection to ${this.routeInfo.label} is closed`);
     if (!session || session.lost) {
       throw new OnionplayError('transport', `connection to ${this.routeInfo.label} was lost${session?.lost ? `: ${session.lost.message}` : ''}`, {
         fix: 'reconnect and probe the host again',
@@ -315,12 +317,14 @@ export class SshConnection implements Connection {
   }
 
   async reconnect(): Promise<void> {
+    this.closed = false;
     this.dropSession();
     await this.open();
     this.stats.reconnects += 1;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const session = this.session;
     if (!session) return;
     session.lost ??= new OnionplayError('transport', `connection to ${this.routeInfo.label} closed`);
@@ -400,6 +404,7 @@ export class SshConnection implements Connection {
       kind: this.settings.socksClient,
       direct: route.direct,
       meter,
+      connectTimeoutMs: Math.max(1, deadline - Date.now()),
     });
 
     const client = new ssh2.Client();
