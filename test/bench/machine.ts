@@ -20,6 +20,7 @@ export async function describeMachine(): Promise<string> {
     `Date: ${new Date().toISOString()}`,
     `CPU: ${cpus.length} x ${cpus[0]?.model ?? 'unknown'}`,
     `Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `Load average at the end (1, 5, 15 min; the machine is shared): ${os.loadavg().map((load) => load.toFixed(2)).join(', ')}`,
     `Kernel: ${os.type()} ${os.release()}`,
     `Node.js: ${process.version}`,
     `ansible-core: ${await packageVersion('ansible-core')}`,

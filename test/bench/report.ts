@@ -4,7 +4,10 @@ import { TOOL_LABELS, type Tool } from './tools.ts';
 
 export interface Sample {
   wallMs: number;
+  /** CPU time of the tool's process tree, from GNU time. */
   cpuMs: number;
+  /** CPU time of the hosts' side: the sshd processes, their shells and the commands they ran (scale runs only). */
+  sshdCpuMs?: number;
   maxRssKiB: number;
   changed: number;
   /** Round trips the proxy counted, summed over every connection of the run. */
@@ -23,7 +26,11 @@ export interface Sample {
 
 export type Phase = 'first' | 'rerun';
 
+/** `compare`: the four tools on one host; `scale`: onionplay on N hosts. */
+export type Group = 'compare' | 'scale';
+
 export interface Series {
+  group: Group;
   rttMs: number;
   tool: Tool;
   phase: Phase;
@@ -42,8 +49,8 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 }
 
-function find(series: Series[], rttMs: number, tool: Tool, phase: Phase, hosts = 1): Series | undefined {
-  return series.find((entry) => entry.rttMs === rttMs && entry.tool === tool && entry.phase === phase && entry.hosts === hosts);
+function find(series: Series[], rttMs: number, tool: Tool, phase: Phase, hosts = 1, group: Group = 'compare'): Series | undefined {
+  return series.find((entry) => entry.group === group && entry.rttMs === rttMs && entry.tool === tool && entry.phase === phase && entry.hosts === hosts);
 }
 
 function cell(entry: Series | undefined): string {
@@ -108,14 +115,14 @@ export function scaleTable(series: Series[], rttMs: number, hostCounts: number[]
   const lines = [
     `Scale: onionplay, N hosts (one sshd each) at RTT ${rttMs} ms, --forks N`,
     '',
-    '| hosts | first run s | rerun s | rerun / 1-host rerun | CPU s (rerun) | peak RSS MB (rerun) | max round trips per host, rerun (connect + after) | proxy round trips, rerun (all hosts) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| hosts | first run s | rerun s | rerun / 1-host rerun | onionplay CPU s (rerun) | onionplay peak RSS MB (rerun) | sshd and scripts on the hosts, CPU s (rerun) | max round trips per host, rerun (connect + after) | proxy round trips, rerun (all hosts) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const base = find(series, rttMs, 'onionplay', 'rerun', hostCounts[0] ?? 1);
+  const base = find(series, rttMs, 'onionplay', 'rerun', hostCounts[0] ?? 1, 'scale');
   const baseWall = base ? median(base.samples.map((sample) => sample.wallMs)) : Number.NaN;
   for (const hosts of hostCounts) {
-    const first = find(series, rttMs, 'onionplay', 'first', hosts);
-    const rerun = find(series, rttMs, 'onionplay', 'rerun', hosts);
+    const first = find(series, rttMs, 'onionplay', 'first', hosts, 'scale');
+    const rerun = find(series, rttMs, 'onionplay', 'rerun', hosts, 'scale');
     if (!rerun || rerun.samples.length === 0) continue;
     const wall = median(rerun.samples.map((sample) => sample.wallMs));
     const firstWall = first ? seconds(median(first.samples.map((sample) => sample.wallMs))) : '–';
@@ -124,7 +131,10 @@ export function scaleTable(series: Series[], rttMs: number, hostCounts: number[]
     const connect = median(rerun.samples.map((sample) => sample.maxConnectRoundTrips ?? Number.NaN));
     const exec = median(rerun.samples.map((sample) => sample.maxExecRoundTrips ?? Number.NaN));
     const proxy = median(rerun.samples.map((sample) => sample.proxyRoundTrips));
-    lines.push(`| ${hosts} | ${firstWall} | ${seconds(wall)} (n=${rerun.samples.length}) | ${(wall / baseWall).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} | ${connect} + ${exec} | ${proxy} |`);
+    const others = median(rerun.samples.map((sample) => sample.sshdCpuMs ?? Number.NaN));
+    lines.push(
+      `| ${hosts} | ${firstWall} | ${seconds(wall)} (n=${rerun.samples.length}) | ${(wall / baseWall).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} | ${seconds(others)} | ${connect} + ${exec} | ${proxy} |`,
+    );
   }
   return lines.join('\n');
 }

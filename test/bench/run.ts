@@ -14,7 +14,7 @@ import { startSshd, type TestSshd } from '../support/sshd.ts';
 import { checkAddedRtt, ECHO_NAME, startEchoServer, type EchoServer } from './latency-check.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { ensurePackages } from './packages.ts';
-import { connectionTable, rttTable, scaleTable, type Phase, type Sample, type Series } from './report.ts';
+import { connectionTable, rttTable, scaleTable, type Group, type Phase, type Sample, type Series } from './report.ts';
 import { runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
 import { describeMachine } from './machine.ts';
 
@@ -27,13 +27,32 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
-async function proxySample(proxy: SocksServerControl, run: ToolRun): Promise<Sample> {
+/**
+ * CPU time used so far by the sshd listeners and the per-connection sshd
+ * processes, shells and commands they have reaped, in ms, from
+ * /proc/PID/stat (utime, stime, cutime, cstime).
+ */
+function sshdCpuMs(sshds: TestSshd[]): number {
+  let ticks = 0;
+  for (const sshd of sshds) {
+    const pid = fs.readFileSync(path.join(sshd.folder, 'sshd.pid'), 'utf8').trim();
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in brackets and may hold spaces: state is field 3, utime field 14.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    ticks += (fields[11] ?? 0) + (fields[12] ?? 0) + (fields[13] ?? 0) + (fields[14] ?? 0);
+  }
+  // /proc reports USER_HZ ticks, 100 per second on Linux.
+  return ticks * 10;
+}
+
+async function proxySample(proxy: SocksServerControl, run: ToolRun, sshdCpu: number | undefined): Promise<Sample> {
   const connections = await proxy.connections();
   const sum = (pick: (item: (typeof connections)[number]) => number): number => connections.reduce((total, item) => total + pick(item), 0);
   const recaps = run.recaps;
   return {
     wallMs: run.wallMs,
     cpuMs: run.cpuMs,
+    ...(sshdCpu !== undefined ? { sshdCpuMs: sshdCpu } : {}),
     maxRssKiB: run.maxRssKiB,
     changed: run.changed,
     proxyRoundTrips: sum((item) => item.roundTrips),
@@ -107,17 +126,17 @@ class Bench {
     log(`RTT ${rttMs} ms: the proxy adds ${check.medianMs.toFixed(1)} ms per round trip (samples ${check.samplesMs.map((ms) => ms.toFixed(1)).join(', ')} ms)`);
   }
 
-  private record(rttMs: number, tool: Tool, phase: Phase, hosts: number, sample: Sample): void {
-    let entry = this.series.find((item) => item.rttMs === rttMs && item.tool === tool && item.phase === phase && item.hosts === hosts);
+  private record(group: Group, rttMs: number, tool: Tool, phase: Phase, hosts: number, sample: Sample): void {
+    let entry = this.series.find((item) => item.group === group && item.rttMs === rttMs && item.tool === tool && item.phase === phase && item.hosts === hosts);
     if (!entry) {
-      entry = { rttMs, tool, phase, hosts, samples: [] };
+      entry = { group, rttMs, tool, phase, hosts, samples: [] };
       this.series.push(entry);
     }
     entry.samples.push(sample);
   }
 
   /** One first run from empty target folders and one rerun of one tool, both recorded. */
-  async runPair(tool: Tool, rttMs: number, hostCount: number): Promise<void> {
+  async runPair(group: Group, tool: Tool, rttMs: number, hostCount: number): Promise<void> {
     const proxy = this.requireProxy();
     const workspace = this.workspace(hostCount);
     for (const host of workspace.hosts) fs.rmSync(host.rootDir, { recursive: true, force: true });
@@ -125,14 +144,24 @@ class Bench {
     const project = tool === 'onionplay' ? undefined : writeAnsibleProject(workspace);
     for (const phase of ['first', 'rerun'] as const) {
       await proxy.reset();
+      const sshds = workspace.hosts.map((host) => host.sshd);
+      const cpuBefore = sshdCpuMs(sshds);
+      // Per-connection sshd processes hand their CPU time to the listener
+      // only once it reaps them, some time after the run. Only the scale
+      // runs report it, so only they wait.
+      const sshdCpuOfRun = async (): Promise<number | undefined> => {
+        if (group !== 'scale') return undefined;
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return sshdCpuMs(sshds) - cpuBefore;
+      };
       let sample: Sample | undefined;
       let run: ToolRun;
       if (site !== undefined) {
         run = await runOnionplay(workspace, site, RUN_TIMEOUT_MS);
-        sample = await proxySample(proxy, run);
+        sample = await proxySample(proxy, run, await sshdCpuOfRun());
       } else {
         run = await runAnsible(tool as Exclude<Tool, 'onionplay'>, workspace, project!, RUN_TIMEOUT_MS, async (finished) => {
-          sample = await proxySample(proxy, finished);
+          sample = await proxySample(proxy, finished, await sshdCpuOfRun());
         });
       }
       if (!sample) throw new Error('no sample was taken');
@@ -140,7 +169,7 @@ class Bench {
       if (run.changed !== expected || run.failed !== 0 || run.unreachable !== 0) {
         throw new Error(`${TOOL_LABELS[tool]} ${phase} run at RTT ${rttMs} ms with ${hostCount} host(s): changed ${run.changed} (expected ${expected}), failed ${run.failed}, unreachable ${run.unreachable}`);
       }
-      this.record(rttMs, tool, phase, hostCount, sample);
+      this.record(group, rttMs, tool, phase, hostCount, sample);
       log(`${TOOL_LABELS[tool]}, ${hostCount} host(s), RTT ${rttMs} ms, ${phase}: ${(sample.wallMs / 1000).toFixed(2)} s, ${sample.proxyRoundTrips} round trips, ${sample.changed} changed`);
     }
   }
@@ -163,6 +192,7 @@ async function main(): Promise<number> {
     return 4;
   }
   const started = Date.now();
+  log(`load average (1, 5, 15 min) at the start: ${os.loadavg().map((load) => load.toFixed(2)).join(', ')} on ${os.cpus().length} CPUs`);
   if (options.install) await ensurePackages(log);
   const bench = new Bench(options);
   const stopOnSignal = (): void => {
@@ -177,14 +207,14 @@ async function main(): Promise<number> {
       await bench.setRtt(rttMs);
       for (const tool of options.tools) {
         const runs = tool === 'ansible' && rttMs > 0 ? options.defaultRuns : options.runs;
-        for (let run = 0; run < runs; run += 1) await bench.runPair(tool, rttMs, 1);
+        for (let run = 0; run < runs; run += 1) await bench.runPair('compare', tool, rttMs, 1);
       }
       process.stdout.write(`\n${rttTable(bench.series, rttMs, options.tools)}\n\n`);
     }
     if (options.scaleHosts.length > 0) {
       await bench.setRtt(options.scaleRttMs);
       for (const hosts of options.scaleHosts) {
-        for (let run = 0; run < options.scaleRuns; run += 1) await bench.runPair('onionplay', options.scaleRttMs, hosts);
+        for (let run = 0; run < options.scaleRuns; run += 1) await bench.runPair('scale', 'onionplay', options.scaleRttMs, hosts);
       }
     }
   } finally {
