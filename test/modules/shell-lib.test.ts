@@ -182,3 +182,12 @@ test('writeFileScript cleans up on timeout', async (t) => {
   t.is(await readFile(path, 'utf8'), 'old');
   t.deepEqual(await readdir(dir.path), ['conf']);
 });
+
+test('unifiedDiff falls back on huge changes', (t) => {
+  const before = Array.from({ length: 2100 }, (_value, index) => `a${index}`).join('\n') + '\n';
+  const after = Array.from({ length: 2100 }, (_value, index) => `b${index}`).join('\n') + '\n';
+  const diff = unifiedDiff(before, after, { before: 'a', after: 'b' });
+  t.true(diff.startsWith('--- a\n+++ b\n@@ -1,2100 +1,2100 @@\n-a0\n'));
+  t.is(diff.split('\n').filter((line) => line.startsWith('-a')).length, 2100);
+  t.is(diff.split('\n').filter((line) => line.startsWith('+b')).length, 2100);
+});

@@ -83,6 +83,28 @@ export const lineInFileRows: PlanRow[] = [
     summary: `${path}: append the line`,
     steps: ['chmod 0600'],
   }),
+  lineRow('lineinfile replaces the last of several matches', { regexp: '^Port ', line: 'Port 2222' }, 'Port 22\nX\nPort 23\n', {
+    status: 'change',
+    summary: `${path}: replace line 3`,
+    diff: / Port 22\n X\n-Port 23\n\+Port 2222\n/,
+  }),
+  lineRow('lineinfile insertafter with firstmatch', { line: 'new', insertafter: '^#', firstmatch: true }, '# a\nx\n# b\n', {
+    status: 'change',
+    summary: `${path}: insert the line as line 2`,
+  }),
+  lineRow('lineinfile insertafter uses the last match', { line: 'new', insertafter: '^#' }, '# a\nx\n# b\ny\n', {
+    status: 'change',
+    summary: `${path}: insert the line as line 4`,
+  }),
+  lineRow('lineinfile absent removes exact lines only', { state: 'absent', line: 'x' }, 'x\nxx\nx\n', {
+    status: 'change',
+    summary: `${path}: remove 2 lines`,
+    diff: /-x\n xx\n-x\n/,
+  }),
+  lineRow('lineinfile backrefs with named group', { regexp: '^(?<key>Port) \\d+$', line: '\\g<key> 2200', backrefs: true }, sshd, {
+    status: 'change',
+    diff: /\+Port 2200\n/,
+  }),
   lineRow('lineinfile adds a newline to the last line', { line: 'b' }, 'a', {
     status: 'change',
     diff: /-a\n\\ No newline at end of file\n\+a\n\+b\n/,
