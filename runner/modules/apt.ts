@@ -165,6 +165,7 @@ function classifyPackages(
     if (state === 'absent') {
       const leftovers = args.purge === true && installed.status === 'config-files';
       if (isInstalled || leftovers) pending.push(spec);
+      else if (installed.status === 'config-files') satisfied.push(`${spec.name} (only its configuration files remain)`);
       else satisfied.push(spec.name);
       continue;
     }

@@ -141,7 +141,7 @@ export const aptRows: PlanRow[] = [
     module: aptModule,
     args: { name: ['exim4', 'rpcbind'], state: 'absent' },
     stdout: 'pkg:exim4 not-installed\npkg:rpcbind config-files 1.2\n',
-    expect: { status: 'ok', reason: 'exim4, rpcbind are not installed' },
+    expect: { status: 'ok', reason: 'exim4, rpcbind (only its configuration files remain) are not installed' },
   },
   {
     name: 'apt reports a failed probe',
