@@ -79,14 +79,14 @@ async function main(): Promise<void> {
     const addedMs = await measureAddedRoundTripMs(proxy);
     console.log(`one-way delay ${delayMs} ms; measured round trip through the proxy ${addedMs.toFixed(0)} ms; median of ${repeat} runs\n`);
 
-    const connectOnce = async (options: SshTransportOptions): Promise<{ connection: Connection; wallMs: number; proxyRoundTrips: number }> => {
+    const connectOnce = async (options: SshTransportOptions): Promise<{ connection: Connection; wallMs: number; proxyRoundTrips: number; socksRoundTrips: number }> => {
       const connectOptions = makeConnectOptions();
       siteDirs.push(connectOptions.siteDir);
       const started = performance.now();
       const connection = await createSshTransport(options).connect(makeTarget('web1', proxy!.port, sshd!.clientKeyPath), connectOptions);
       const wallMs = performance.now() - started;
-      const proxyRoundTrips = (await proxy!.connections()).at(-1)?.roundTrips ?? NaN;
-      return { connection, wallMs, proxyRoundTrips };
+      const counts = (await proxy!.connections()).at(-1);
+      return { connection, wallMs, proxyRoundTrips: counts?.roundTrips ?? NaN, socksRoundTrips: counts?.socksRoundTrips ?? NaN };
     };
 
     console.log('connect (SOCKS + SSH handshake + login + shell ready)');
@@ -94,14 +94,18 @@ async function main(): Promise<void> {
       const walls: number[] = [];
       const counted: number[] = [];
       const reported: number[] = [];
+      const socks: number[] = [];
       for (let index = 0; index < repeat; index += 1) {
-        const { connection, wallMs, proxyRoundTrips } = await connectOnce(variant.options);
+        const { connection, wallMs, proxyRoundTrips, socksRoundTrips } = await connectOnce(variant.options);
         walls.push(wallMs);
         counted.push(proxyRoundTrips);
+        socks.push(socksRoundTrips);
         reported.push(connection.stats.connectRoundTrips);
         await connection.close();
       }
-      console.log(`  ${variant.label.padEnd(40)} ${median(counted)} round trips (transport reports ${median(reported)}), ${median(walls).toFixed(0)} ms`);
+      console.log(
+        `  ${variant.label.padEnd(40)} ${median(counted)} round trips (${median(socks)} SOCKS, ${median(counted) - median(socks)} SSH; transport reports ${median(reported)}), ${median(walls).toFixed(0)} ms`,
+      );
     }
 
     console.log('\nruns over an open connection');

@@ -151,6 +151,17 @@ test.serial('proxy closing before replying is transient', async (t) => {
   t.true((error as SocksError).transient);
 });
 
+test.serial('proxy drops a stream after N bytes', async (t) => {
+  await proxy.configure({ dropAfterBytes: 8 });
+  t.teardown(() => proxy.configure({ dropAfterBytes: undefined }));
+  const tunnel = await tunnelTo(proxy.port, 'pipelined');
+  await tunnel.established;
+  const closed = new Promise<void>((resolve) => tunnel.once('close', () => resolve()));
+  tunnel.write('0123456789');
+  await closed;
+  t.true(tunnel.destroyed);
+});
+
 test.serial('proxy connects onward only to loopback', async (t) => {
   const error = await t.throwsAsync(async () => {
     const tunnel = await tunnelTo(proxy.port, 'pipelined', '192.0.2.1');
