@@ -189,3 +189,11 @@ test('docs mention every module and argument', (t) => {
     }
   }
 });
+
+test('idempotent functions accept any arguments', (t) => {
+  for (const module of allModules()) {
+    if (typeof module.idempotent !== 'function') continue;
+    const idempotent = module.idempotent;
+    t.notThrows(() => idempotent({}), module.name);
+  }
+});

@@ -5,6 +5,7 @@
 import test from 'ava';
 
 import { modprobeModule } from '../../runner/modules/modprobe.ts';
+import { serviceModule, systemdModule } from '../../runner/modules/systemd.ts';
 import type { Outcome } from '../../runner/modules/types.ts';
 import { checkRow, planRow } from './table.ts';
 import { aptRepositoryRows, aptRows, modprobeRows, sysctlRows, systemdRows } from './tables/system.ts';
@@ -48,4 +49,14 @@ test('sysctl try tolerates a rejected write', (t) => {
   const outcome = interpret(tolerant, 'live-failed sysctl: permission denied\n', '', 0);
   t.true(outcome.changed);
   t.is(outcome.reason, 'the kernel rejected the live value (sysctl: permission denied), left as it is (live: try)');
+});
+
+test('systemd idempotence by state', (t) => {
+  const idempotent = systemdModule.idempotent as (args: Record<string, unknown>) => boolean;
+  t.true(idempotent({ name: 'tor', state: 'started' }));
+  t.false(idempotent({ name: 'tor', state: 'restarted' }));
+  t.false(idempotent({ name: 'tor', state: 'reloaded' }));
+  t.false(idempotent({ daemon_reload: true }));
+  t.true(idempotent({ name: 'tor', daemon_reload: true }));
+  t.is(serviceModule.schema, systemdModule.schema);
 });
