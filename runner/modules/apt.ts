@@ -91,7 +91,11 @@ function probeApt(args: AptArgs): Probe {
   }
   if (args.update_cache) {
     lines.push(
-      `op_m=$(stat -c %Y ${UPDATE_STAMP} 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo none)`,
+      // Without the stamp, the newest Release file tells when the lists were
+      // fetched; the lists folder's own mtime does not (an image build that
+      // empties it looks freshly updated).
+      `op_r=$(ls -t /var/lib/apt/lists/*Release 2>/dev/null | head -n 1)`,
+      `op_m=$(stat -c %Y ${UPDATE_STAMP} 2>/dev/null || { [ -n "$op_r" ] && stat -c %Y "$op_r"; } || echo none)`,
       'printf \'cache-mtime %s\\n\' "$op_m"',
       'printf \'now %s\\n\' "$(date +%s)"',
     );

@@ -9,8 +9,13 @@ import { openTunnel, RoundTripMeter, SocksError } from '../../transport/socks.ts
 import { defineModule } from '../define.ts';
 import type { ModuleContext, Outcome } from '../types.ts';
 
-/** SOCKS reply 0x05: Tor reached the service, whose target port refused; the descriptor is published. */
-const REFUSED_BY_TARGET = 0x05;
+/**
+ * SOCKS replies that mean Tor reached the onion service but its target did
+ * not accept the stream, so the descriptor is published: 0x05 (refused),
+ * and 0x01, which tor 0.4.9 sends when the service's own connection to a
+ * closed target port fails (seen on the lab network).
+ */
+const TARGET_DID_NOT_ACCEPT = new Set([0x01, 0x05]);
 
 interface ReachableArgs {
   address?: string;
@@ -42,7 +47,7 @@ async function tryConnect(socks: { host: string; port: number }, address: string
     await tunnel.established;
     return 'open';
   } catch (error) {
-    if (error instanceof SocksError && error.replyCode === REFUSED_BY_TARGET) return 'refused';
+    if (error instanceof SocksError && error.replyCode !== undefined && TARGET_DID_NOT_ACCEPT.has(error.replyCode)) return 'refused';
     if (error instanceof SocksError) return error;
     throw error;
   } finally {
@@ -86,7 +91,7 @@ export const onionReachableModule = defineModule<ReachableArgs>({
       const outcome = await tryConnect(context.site.socks, address, args.port, username);
       if (outcome === 'open' || outcome === 'refused') {
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        const detail = outcome === 'refused' ? ', its target refused the connection' : '';
+        const detail = outcome === 'refused' ? ', its target port did not accept the stream yet' : '';
         return { changed: false, reason: `${address}:${args.port} answered through Tor after ${seconds} s (${attempts} attempt(s)${detail})` };
       }
       last = outcome;
