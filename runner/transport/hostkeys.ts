@@ -45,7 +45,7 @@ export function keyTypeOf(keyBlob: Buffer): string {
 const FILE_HEADER = [
   '# SSH host keys pinned by onionplay, keyed by inventory host name.',
   '# A changed key stops that host. After checking the new key out of band,',
-  '# delete the host entry here and run again with --trust-new-hosts.',
+  '# run `onionplay forget HOST`, then run again with --trust-new-hosts.',
   '',
 ].join('\n');
 
@@ -98,7 +98,7 @@ export class HostKeyStore {
         {
           key: hostName,
           value: seen,
-          fix: `check the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_${seenType.replace(/^ssh-/, '')}_key.pub); if it is right, delete the entry ${hostName} from ${this.filePath} and run again with --trust-new-hosts`,
+          fix: `check the new fingerprint on the host (ssh-keygen -lf /etc/ssh/ssh_host_${seenType.replace(/^ssh-/, '')}_key.pub); if it is right, run onionplay forget ${hostName} -i ${path.dirname(path.dirname(this.filePath))}, then run again with --trust-new-hosts`,
         },
       );
     }
