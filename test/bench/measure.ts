@@ -31,6 +31,27 @@ export interface MeasureOptions {
 
 let reportCount = 0;
 
+/**
+ * Process groups of the commands running now. GNU time does not pass a
+ * signal on to the command it runs, so each command gets its own group
+ * and the whole group is killed on a timeout or when this process exits.
+ */
+const runningGroups = new Set<number>();
+
+/** Kill every command still running, by process group; synchronous, so exit handlers can call it. */
+export function killRunningCommands(): void {
+  for (const group of runningGroups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // The group is already gone.
+    }
+  }
+  runningGroups.clear();
+}
+
+process.on('exit', killRunningCommands);
+
 export async function measureCommand(command: string, args: string[], options: MeasureOptions): Promise<Measured> {
   reportCount += 1;
   const reportPath = path.join(options.scratchDir, `time-${process.pid}-${reportCount}.txt`);
@@ -40,8 +61,11 @@ export async function measureCommand(command: string, args: string[], options: M
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     }),
   );
+  const group = child.pid;
+  if (group !== undefined) runningGroups.add(group);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -49,13 +73,14 @@ export async function measureCommand(command: string, args: string[], options: M
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (group !== undefined) process.kill(-group, 'SIGKILL');
   }, options.timeoutMs);
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
   });
   clearTimeout(timer);
+  if (group !== undefined) runningGroups.delete(group);
   const wallMs = performance.now() - started;
   if (timedOut) throw new Error(`${command} ${args.join(' ')} timed out after ${options.timeoutMs / 1000} s and was killed`);
   const report = fs.readFileSync(reportPath, 'utf8').trim().split('\n').pop() ?? '';

@@ -15,7 +15,9 @@ import { checkAddedRtt, ECHO_NAME, startEchoServer, type EchoServer } from './la
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { ensurePackages } from './packages.ts';
 import { connectionTable, rttTable, scaleTable, type Group, type Phase, type Sample, type Series } from './report.ts';
-import { runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
+import { killRunningCommands } from './measure.ts';
+import { exitAllControlMasters, runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
+import { handshakeTable, measureHandshakes, type HandshakeSample } from './handshake.ts';
 import { describeMachine } from './machine.ts';
 
 /** No single tool run may take longer than this. */
@@ -94,6 +96,13 @@ class Bench {
     });
     this.proxy = await spawnSocksServer({ names, allowNoAuth: true });
     log(`SOCKS proxy on 127.0.0.1:${this.proxy.port}`);
+  }
+
+  /** Connect round trips of ssh2 with and without each shortcut, at the current RTT. */
+  async handshakes(runs: number): Promise<HandshakeSample[]> {
+    const [host] = this.workspace(1).hosts;
+    if (!host) throw new Error('no sshd is running');
+    return measureHandshakes(host, this.requireProxy(), runs);
   }
 
   async tearDown(): Promise<void> {
@@ -196,11 +205,16 @@ async function main(): Promise<number> {
   if (options.install) await ensurePackages(log);
   const bench = new Bench(options);
   const stopOnSignal = (): void => {
-    log('interrupted: stopping sshd instances and the proxy');
+    log('interrupted: stopping the running command, the SSH control masters, sshd instances and the proxy');
+    // Before process.exit: its handlers remove the temporary folders that hold the control sockets.
+    killRunningCommands();
+    exitAllControlMasters();
     process.exit(130);
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
+  let handshakeSamples: HandshakeSample[] = [];
+  let handshakeRttMs = 0;
   try {
     await bench.setUp();
     for (const rttMs of options.rttsMs) {
@@ -211,6 +225,10 @@ async function main(): Promise<number> {
       }
       process.stdout.write(`\n${rttTable(bench.series, rttMs, options.tools)}\n\n`);
     }
+    handshakeRttMs = Math.max(...options.rttsMs);
+    await bench.setRtt(handshakeRttMs);
+    handshakeSamples = await bench.handshakes(options.runs);
+    process.stdout.write(`\n${handshakeTable(handshakeSamples, handshakeRttMs)}\n\n`);
     if (options.scaleHosts.length > 0) {
       await bench.setRtt(options.scaleRttMs);
       for (const hosts of options.scaleHosts) {
@@ -224,9 +242,10 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${machine}\n\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`);
   for (const rttMs of options.rttsMs) process.stdout.write(`${rttTable(bench.series, rttMs, options.tools)}\n\n`);
   process.stdout.write(`${connectionTable(bench.series, options.rttsMs, options.tools)}\n\n`);
+  process.stdout.write(`${handshakeTable(handshakeSamples, handshakeRttMs)}\n\n`);
   if (options.scaleHosts.length > 0) process.stdout.write(`${scaleTable(bench.series, options.scaleRttMs, options.scaleHosts)}\n\n`);
   process.stdout.write(`Total benchmark time: ${((Date.now() - started) / 60_000).toFixed(1)} min on ${os.hostname()}\n`);
-  if (options.jsonPath) fs.writeFileSync(options.jsonPath, `${JSON.stringify({ machine, series: bench.series }, null, 2)}\n`);
+  if (options.jsonPath) fs.writeFileSync(options.jsonPath, `${JSON.stringify({ machine, series: bench.series, handshakes: handshakeSamples }, null, 2)}\n`);
   return 0;
 }
 

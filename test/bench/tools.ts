@@ -196,9 +196,12 @@ export function exitControlMasters(dir: string): void {
   liveControlDirs.delete(dir);
 }
 
-process.on('exit', () => {
+/** Tell the masters of every run that has not cleaned up yet to exit; synchronous, for signal handlers. */
+export function exitAllControlMasters(): void {
   for (const dir of liveControlDirs) exitControlMasters(dir);
-});
+}
+
+process.on('exit', exitAllControlMasters);
 
 let controlDirCount = 0;
 
