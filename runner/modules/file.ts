@@ -11,6 +11,7 @@ import {
   describeAttributes,
   FILE_FUNCTIONS,
   fileStateProbe,
+  chmodMode,
   normalizeMode,
   parseFileState,
   parseOrFail,
@@ -113,13 +114,13 @@ function recurseScript(args: FileArgs): string {
   const lines: string[] = [];
   const spec = `${args.owner ?? ''}${args.group === undefined ? '' : `:${args.group}`}`;
   if (spec !== '') lines.push(`chown -R ${shellQuote(spec)} ${path}`);
-  if (args.mode !== undefined) lines.push(`chmod -R ${normalizeMode(args.mode)} ${path}`);
+  if (args.mode !== undefined) lines.push(`chmod -R ${chmodMode(args.mode)} ${path}`);
   return lines.join('\n');
 }
 
 function createAttributes(args: FileArgs, defaultMode: string): string {
   const path = shellQuote(args.path);
-  const lines = [`chmod ${normalizeMode(args.mode ?? defaultMode)} ${path}`];
+  const lines = [`chmod ${chmodMode(args.mode ?? defaultMode)} ${path}`];
   const spec = `${args.owner ?? ''}${args.group === undefined ? '' : `:${args.group}`}`;
   if (spec !== '') lines.push(`chown ${shellQuote(spec)} ${path}`);
   return lines.join('\n');

@@ -205,6 +205,16 @@ export function normalizeMode(mode: string): string {
 }
 
 /**
+ * The mode as GNU chmod sets it exactly: with five digits, because with
+ * four or fewer chmod keeps a directory's setuid and setgid bits
+ * (coreutils manual, "Directories and the Set-User-ID and Set-Group-ID
+ * Bits"), so `chmod 0700` on a 2700 directory leaves it 2700.
+ */
+export function chmodMode(mode: string): string {
+  return `0${normalizeMode(mode)}`;
+}
+
+/**
  * Compare probed attributes with the wanted ones. Returns one human line per
  * difference ("mode 0644 -> 0600") and the commands that fix them.
  */
@@ -219,7 +229,7 @@ export function attributeChanges(
   const isLink = state.type === 'link';
   if (wanted.mode !== undefined && !isLink && normalizeMode(wanted.mode) !== state.mode) {
     changes.push(`mode ${state.mode} -> ${normalizeMode(wanted.mode)}`);
-    commands.push(`chmod ${normalizeMode(wanted.mode)} ${quoted}`);
+    commands.push(`chmod ${chmodMode(wanted.mode)} ${quoted}`);
   }
   const ownerDiffers = wanted.owner !== undefined && !ownerMatches(wanted.owner, state.uid, state.owner);
   const groupDiffers = wanted.group !== undefined && !ownerMatches(wanted.group, state.gid, state.group);

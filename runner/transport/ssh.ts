@@ -237,7 +237,7 @@ function connectError(error: Ssh2Error, route: Route, target: HostTarget): Error
 }
 
 export class SshConnection implements Connection {
-  readonly route: string;
+  route: string;
   readonly stats: SshConnectionStats = {
     connectRoundTrips: 0,
     execRoundTrips: 0,
@@ -254,11 +254,11 @@ export class SshConnection implements Connection {
   private pendingRuns = 0;
   private closed = false;
   private openingShells = 0;
-  private readonly routeInfo: Route;
+  private routeInfo: Route;
   private readonly store: HostKeyStore;
 
   constructor(
-    private readonly target: HostTarget,
+    private target: HostTarget,
     private readonly options: ConnectOptions,
     private readonly settings: Required<Omit<SshTransportOptions, 'runId'>> & { runId: string },
     private readonly privateKey: { text: Buffer; parsed: ParsedKey },
@@ -316,9 +316,16 @@ export class SshConnection implements Connection {
     }
   }
 
-  async reconnect(): Promise<void> {
+  async reconnect(target?: HostTarget): Promise<void> {
     this.closed = false;
     this.dropSession();
+    if (target) {
+      // The host may have a new address now, e.g. its SSH onion once the
+      // sshd-onion role switched it; the pinned key stays the same.
+      this.target = target;
+      this.routeInfo = chooseRoute(target, this.options);
+      this.route = this.routeInfo.name;
+    }
     await this.open();
     this.stats.reconnects += 1;
   }

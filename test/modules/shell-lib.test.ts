@@ -122,7 +122,7 @@ test('attributeChanges compares names and ids', (t) => {
   t.deepEqual(attributeChanges('/x', state, { mode: '644', owner: '0', group: 'debian-tor' }).changes, []);
   const changed = attributeChanges('/x', state, { mode: '0600', group: '0' });
   t.deepEqual(changed.changes, ['mode 0644 -> 0600', 'group debian-tor -> 0']);
-  t.is(changed.script, "chmod 0600 /x\nchown :0 /x");
+  t.is(changed.script, "chmod 00600 /x\nchown :0 /x");
 });
 
 test('unifiedDiff hunks and context', (t) => {

@@ -74,7 +74,7 @@ function restoreSteps(args: OnionKeysArgs, saved: OnionServiceKeys): Step[] {
   const steps: Step[] = [
     {
       description: `create ${args.dir} (0700, ${owner})`,
-      script: `mkdir -p ${dir}\nchown ${shellQuote(`${owner}:`)} ${dir}\nchmod 0700 ${dir}\n`,
+      script: `mkdir -p ${dir}\nchown ${shellQuote(`${owner}:`)} ${dir}\nchmod 00700 ${dir}\n`,
     },
   ];
   for (const [file, content] of files) {

@@ -43,7 +43,7 @@ const keyRows: PlanRow[] = [
       status: 'change',
       summary: `restore the keys of onion service ssh (${savedAddress}) from the site's key store`,
       affects: [dir],
-      steps: ['chmod 0700 /var/lib/tor/ssh', 'hs_ed25519_secret_key', 'hs_ed25519_public_key', '/var/lib/tor/ssh/hostname'],
+      steps: ['chmod 00700 /var/lib/tor/ssh', 'hs_ed25519_secret_key', 'hs_ed25519_public_key', '/var/lib/tor/ssh/hostname'],
     },
   },
   {

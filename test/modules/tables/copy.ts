@@ -44,7 +44,7 @@ export const copyRows: PlanRow[] = [
       status: 'change',
       summary: 'set mode 0644 -> 0600 on /etc/tor/torrc',
       affects: ['/etc/tor/torrc'],
-      steps: ['chmod 0600 /etc/tor/torrc'],
+      steps: ['chmod 00600 /etc/tor/torrc'],
       notInSteps: ['base64 -d', 'mktemp'],
     },
   },

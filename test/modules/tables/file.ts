@@ -14,7 +14,7 @@ export const fileRows: PlanRow[] = [
       status: 'change',
       summary: 'create directory /var/lib/tor/ssh',
       affects: ['/var/lib/tor/ssh'],
-      steps: ['(umask 022 && mkdir -p /var/lib/tor/ssh)', 'chmod 0700 /var/lib/tor/ssh', 'chown debian-tor:debian-tor /var/lib/tor/ssh'],
+      steps: ['(umask 022 && mkdir -p /var/lib/tor/ssh)', 'chmod 00700 /var/lib/tor/ssh', 'chown debian-tor:debian-tor /var/lib/tor/ssh'],
     },
   },
   {
@@ -29,7 +29,7 @@ export const fileRows: PlanRow[] = [
     module: fileModule,
     args: { path: '/var/lib/tor/ssh', state: 'directory', mode: '0700' },
     stdout: stateLine('path', { type: 'directory', mode: '0755' }) + parentDirectory,
-    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/lib/tor/ssh', steps: ['chmod 0700 /var/lib/tor/ssh'], notInSteps: ['mkdir'] },
+    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/lib/tor/ssh', steps: ['chmod 00700 /var/lib/tor/ssh'], notInSteps: ['mkdir'] },
   },
   {
     name: 'file directory through a link',
@@ -43,7 +43,7 @@ export const fileRows: PlanRow[] = [
     module: fileModule,
     args: { path: '/var/run', state: 'directory', mode: '0700' },
     stdout: stateLine('path', { type: 'link', mode: '0777', target: '/run' }) + parentDirectory + stateLine('target', { type: 'directory' }),
-    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/run', steps: ['chmod 0700 /var/run'] },
+    expect: { status: 'change', summary: 'set mode 0755 -> 0700 on /var/run', steps: ['chmod 00700 /var/run'] },
   },
   {
     name: 'file directory over a file fails',
@@ -85,7 +85,7 @@ export const fileRows: PlanRow[] = [
     module: fileModule,
     args: { path: '/etc/cloud/cloud-init.disabled', state: 'touch' },
     stdout: stateLine('path', { type: 'absent' }) + parentDirectory,
-    expect: { status: 'change', summary: 'create empty file /etc/cloud/cloud-init.disabled', steps: [': >>/etc/cloud/cloud-init.disabled', 'chmod 0644'] },
+    expect: { status: 'change', summary: 'create empty file /etc/cloud/cloud-init.disabled', steps: [': >>/etc/cloud/cloud-init.disabled', 'chmod 00644'] },
   },
   {
     name: 'file touch existing',
@@ -106,7 +106,7 @@ export const fileRows: PlanRow[] = [
     module: fileModule,
     args: { path: '/etc/ssh/sshd_config', mode: '0600' },
     stdout: stateLine('path', { type: 'file', content: 'x' }) + parentDirectory,
-    expect: { status: 'change', summary: 'set mode 0644 -> 0600 on /etc/ssh/sshd_config', steps: ['chmod 0600 /etc/ssh/sshd_config'] },
+    expect: { status: 'change', summary: 'set mode 0644 -> 0600 on /etc/ssh/sshd_config', steps: ['chmod 00600 /etc/ssh/sshd_config'] },
   },
   {
     name: 'file state file in place',
