@@ -50,6 +50,8 @@ interface UnitOutcome {
   message?: string;
   result: Record<string, unknown>;
   facts?: Record<string, unknown>;
+  /** Facts to keep in the site's state once the task is reported (set_fact with cacheable). */
+  remember?: Record<string, unknown>;
 }
 
 interface TaskProgress {
@@ -116,6 +118,8 @@ export class HostRun {
   private unreachable = false;
   private journalPath: string;
   private unitCounter = 0;
+  /** Number of the unit whose task failed the host; later units are not reported. */
+  private failedAtUnit: number | undefined;
   /** Reconnects during applies in this play; bounded so a host that drops every connection is given up. */
   private recoveries = 0;
   private readonly progress = new Map<Task, TaskProgress>();
@@ -176,11 +180,15 @@ export class HostRun {
       const task = tasks[index];
       if (!task) break;
       const first = consumed === 0;
+      const module = getModule(task.module);
+      if (!module) throw new OnionplayError('internal', `module ${task.module} is not registered`);
+      if (!first && (await this.tryInline(task, index, module, handler, producedNames))) {
+        consumed += 1;
+        continue;
+      }
       if (!first && this.mustStartWindow(task, producedNames)) break;
       consumed += 1;
       if (!this.run.selectedByTags(task)) continue;
-      const module = getModule(task.module);
-      if (!module) throw new OnionplayError('internal', `module ${task.module} is not registered`);
       const taskUnits = await this.expandTask(task, index, module, handler, producedNames);
       if (taskUnits === undefined) break;
       units.push(...taskUnits);
@@ -188,14 +196,117 @@ export class HostRun {
       if (task.module === 'set_fact') for (const name of Object.keys((task.args as object) ?? {})) producedNames.add(name);
       // Controller-only modules, run_once, delegation and retries are
       // processed alone, so their results are in place for the next task.
-      if (module.local || task.runOnce || task.delegateTo || task.until || task.module === 'meta') break;
+      if (module.local || task.runOnce || task.delegateTo || task.until) break;
     }
     return { units, consumed };
   }
 
+  /**
+   * Settle a task inside the window without starting a new one, when that
+   * cannot change what happens: a pure controller module (set_fact, debug,
+   * assert) that reads nothing the window produces and succeeds, or a meta
+   * task whose `when` is already false. Returns whether the task was settled.
+   */
+  private async tryInline(task: Task, index: number, module: ModuleDefinition, handler: boolean, producedNames: Set<string>): Promise<boolean> {
+    if (task.runOnce || task.delegateTo || task.until) return false;
+    if (task.loop !== undefined && !(module.local || task.module === 'meta')) return false;
+    const reads = new Set([
+      ...referencedVariables(task.args),
+      ...referencedVariables(task.vars),
+      ...task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)),
+    ]);
+    if ([...producedNames].some((name) => reads.has(name))) return false;
+    if (!this.run.selectedByTags(task)) return true;
+    const vars = this.run.variables(this.host, task);
+    const where = { ...task.position, what: `when of task "${task.name}"` };
+    if (task.module === 'meta' || module.local) {
+      // A task whose condition is already false is skipped here, whatever it is.
+      let skip: string | undefined;
+      try {
+        skip = task.when.find((condition) => !evaluateCondition(condition, vars, where));
+      } catch {
+        return false;
+      }
+      if (skip !== undefined) {
+        this.skipInline(task, index, module, vars, skip, handler);
+        return true;
+      }
+    }
+    if (task.module === 'meta' || task.loop !== undefined) return false;
+    // Pure controller modules; a cacheable set_fact writes the site's state
+    // only when it is reported, so after every earlier task of the window.
+    const pure = task.module === 'debug' || task.module === 'assert' || task.module === 'set_fact';
+    if (!pure || !module.local) return false;
+    let outcome: Outcome;
+    let args: Record<string, unknown>;
+    try {
+      for (const condition of task.when) {
+        if (!evaluateCondition(condition, vars, where)) {
+          const unit = this.newUnit(task, index, module, vars);
+          this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
+          this.settle(unit, { status: 'skipped', reason: `condition is false: ${condition}`, result: { skipped: true, changed: false } }, handler);
+          return true;
+        }
+      }
+      args = (renderValue(task.args ?? {}, vars, { ...task.position, what: `arguments of task "${task.name}"` }) ?? {}) as Record<string, unknown>;
+      outcome = await module.local(args, localModuleContext(this.run, this.host, task, vars));
+    } catch {
+      return false;
+    }
+    // A failure is left for the task's own window, after the earlier tasks applied.
+    if (outcome.failed) return false;
+    const unit = this.newUnit(task, index, module, vars);
+    this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
+    this.settle(unit, {
+      status: outcome.changed ? 'changed' : 'ok',
+      reason: outcome.reason ?? 'ran on the controller',
+      result: { changed: outcome.changed, ...outcome.result },
+      facts: outcome.facts,
+      remember: task.module === 'set_fact' && args.cacheable === true ? outcome.facts : undefined,
+    }, handler);
+    return true;
+  }
+
+  /** Report a task whose condition is already false as skipped, one result per loop item. */
+  private skipInline(task: Task, index: number, module: ModuleDefinition, vars: Record<string, unknown>, condition: string, handler: boolean): void {
+    let items: unknown = [undefined];
+    try {
+      if (task.loop !== undefined) items = renderValue(task.loop, vars, { ...task.position, what: `loop of task "${task.name}"` });
+    } catch {
+      // A loop that cannot render is not needed to skip the task.
+    }
+    const list = Array.isArray(items) && items.length > 0 ? items : [undefined];
+    const units = list.map((item) => {
+      const unit = this.newUnit(task, index, module, vars);
+      if (task.loop !== undefined) unit.item = { value: item, label: describeItem(item) };
+      return unit;
+    });
+    this.progress.set(task, { units, expected: units.length, finished: false });
+    for (const unit of units) {
+      this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
+      this.settle(unit, { status: 'skipped', reason: `condition is false: ${condition}`, result: { skipped: true, changed: false } }, handler);
+    }
+  }
+
+  private newUnit(task: Task, taskIndex: number, module: ModuleDefinition, vars: Record<string, unknown>): Unit {
+    const unit: Unit = {
+      key: `u${(this.unitCounter += 1)}`,
+      task,
+      taskIndex,
+      module,
+      vars,
+      stale: false,
+      whenDeferred: false,
+      attempts: 0,
+      retryPending: false,
+    };
+    this.progress.set(task, { units: [unit], expected: 1, finished: false });
+    return unit;
+  }
+
   private mustStartWindow(task: Task, producedNames: Set<string>): boolean {
     const module = getModule(task.module);
-    if (!module || module.local || task.runOnce || task.delegateTo || task.until || task.module === 'meta') return true;
+    if (!module || module.local || task.runOnce || task.delegateTo || task.until) return true;
     if (producedNames.size === 0) return false;
     // A `when` may read results of the window: it is evaluated at plan
     // time, and the task is probed speculatively, since probes only read.
@@ -303,10 +414,6 @@ export class HostRun {
     }
     const remote = pending.filter((unit) => !unit.module.local && !unit.outcome);
     if (remote.length === 0) return;
-    if (remote.length === 1 && remote[0]?.task.module === 'meta') {
-      await this.runMeta(remote[0], handler);
-      return;
-    }
     if (remote.some((unit) => unit.task.runOnce)) {
       await this.run.runOnce(remote[0]?.task as Task, this.host, async () => {
         await this.processRemote(remote, handler);
@@ -361,7 +468,7 @@ export class HostRun {
 
   private async planAndApply(connection: Connection, units: Unit[], handler: boolean): Promise<void> {
     let batch: Unit[] = [];
-    const affected = new AffectedPaths();
+    let affected = new AffectedPaths();
     // In check mode nothing is applied, so a probe that an earlier change
     // would have invalidated cannot be refreshed.
     const wouldChange = new AffectedPaths();
@@ -391,6 +498,27 @@ export class HostRun {
           this.settle(unit, { status: 'skipped', reason: skipReason, result: { skipped: true, changed: false } }, handler);
           continue;
         }
+      }
+      if (unit.task.module === 'meta') {
+        // Changes collected so far go first, because they may notify the
+        // handlers that flush_handlers runs; later probes are refreshed in
+        // the same round trip.
+        const rest = units.slice(index + 1).filter((other) => !other.outcome);
+        if (batch.length > 0) {
+          if (!(await this.flush(connection, batch, handler, rest))) return;
+          batch = [];
+          affected = new AffectedPaths();
+        }
+        const handlersDue = this.notified.length > 0;
+        await this.runMeta(unit, handler);
+        if (this.hasFailed || this.run.signal.aborted) return;
+        const refresh = rest.filter((other) => other.probe);
+        if (handlersDue && refresh.length > 0) {
+          const again = await this.send(connection, buildProbeScript(refresh.map((other) => this.probeSection(other))), refresh);
+          if (!again) return;
+          for (const other of refresh) other.probeAnswer = again.get(other.key);
+        }
+        continue;
       }
       const become = this.becomeFor(unit);
       const batchBecome = batch[0] ? this.becomeFor(batch[0]) : become;
@@ -716,9 +844,7 @@ export class HostRun {
     try {
       const args = (renderValue(unit.task.args ?? {}, unit.vars, { ...unit.task.position, what: `arguments of task "${unit.task.name}"` }) ?? {}) as Record<string, unknown>;
       const outcome = await local(args, localModuleContext(this.run, this.host, unit.task, unit.vars));
-      if (unit.task.module === 'set_fact' && args.cacheable === true && outcome.facts) {
-        await this.run.state.rememberFacts(this.host, outcome.facts);
-      }
+      const remember = unit.task.module === 'set_fact' && args.cacheable === true ? outcome.facts : undefined;
       const status: TaskStatus = outcome.failed ? 'failed' : outcome.changed ? 'changed' : 'ok';
       this.settle(unit, {
         status,
@@ -726,6 +852,7 @@ export class HostRun {
         message: outcome.failed,
         result: { changed: outcome.changed, ...(outcome.failed ? { failed: true, msg: outcome.failed } : {}), ...outcome.result },
         facts: outcome.facts,
+        remember,
       }, handler);
     } catch (error) {
       this.settle(unit, this.failureOutcome(error), handler);
@@ -850,6 +977,11 @@ export class HostRun {
       const earlierPending = progress ? progress.units.some((other) => !other.outcome && Number(other.key.slice(1)) < Number(unit.key.slice(1))) : false;
       if (earlierPending) return;
       this.reportQueue.shift();
+      // Tasks settled ahead of a failure (pure controller tasks run inside
+      // the window) are dropped, as if the host had stopped before them.
+      if (this.failedAtUnit !== undefined && Number(unit.key.slice(1)) > this.failedAtUnit) continue;
+      const remember = unit.outcome?.remember;
+      if (remember && unit.outcome?.status !== 'failed') void this.run.state.rememberFacts(this.host, remember);
       const outcome = unit.outcome as UnitOutcome;
       this.run.bus.emit({
         type: 'task_result',
@@ -891,6 +1023,9 @@ export class HostRun {
       this.run.facts.set(this.host, task.register, registered);
       if (task.noLog) this.run.hideResult(registered);
     }
-    if (status === 'failed' && !task.ignoreErrors) this.failed = true;
+    if (status === 'failed' && !task.ignoreErrors) {
+      this.failed = true;
+      this.failedAtUnit ??= Math.max(...units.map((unit) => Number(unit.key.slice(1))));
+    }
   }
 }
