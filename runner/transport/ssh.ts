@@ -2,13 +2,13 @@
 // SOCKS5 stream to the Tor SocksPort, with one exec channel running the
 // shell loop and, on first use of become, a second one under sudo.
 //
-// A connect costs 5 round trips, as RoundTripMeter counts them on the
+// A connect costs 4 round trips, as RoundTripMeter counts them on the
 // socket and the SOCKS test server confirms at 250 ms one-way delay:
 // 1. SOCKS, with the SSH identification and KEXINIT sent behind it.
 // 2. The key exchange (KEX_ECDH_INIT and its reply).
-// 3. NEWKEYS, the service request and the signed public key together.
-// 4. Opening the channel.
-// 5. The exec request, whose reply comes with the shell's ready line.
+// 3. NEWKEYS, the service request, the signed public key and the
+//    CHANNEL_OPEN of the shell loop together.
+// 4. The exec request, whose reply comes with the shell's ready line.
 // Stock ssh2 over the `socks` package costs 10.
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,6 +21,7 @@ import type { Client, ClientChannel, ConnectConfig, ParsedKey, PublicKeyAuthMeth
 import { OnionplayError } from '../errors/index.ts';
 import { HostKeyStore } from './hostkeys.ts';
 import { RemoteShell, shellLoopCommand } from './shell.ts';
+import { execBehindAuth } from './ssh-early-channel.ts';
 import { applyHandshakeShortcuts } from './ssh-handshake.ts';
 import { openTunnel, RoundTripMeter, SocksError } from './socks.ts';
 import type { SocksClientKind, SocksTunnel } from './socks.ts';
@@ -31,7 +32,7 @@ export interface SshTransportOptions {
   runId?: string;
   /** Default `pipelined`. */
   socksClient?: SocksClientKind;
-  /** Send the signed public key right behind the service request. Default true. */
+  /** Send the signed public key right behind the service request, and the shell's CHANNEL_OPEN behind it. Default true. */
   handshakeShortcuts?: boolean;
   /** SSH keepalive interval; a dead circuit is noticed after about interval × (countMax + 1). Default 5000. */
   keepaliveIntervalMs?: number;
@@ -74,6 +75,9 @@ function permanent<T extends Error>(error: T): T {
   permanentErrors.add(error);
   return error;
 }
+
+/** Errors of an attempt cut short by the connect deadline; they say less than the failure before them. */
+const deadlineErrors = new WeakSet<Error>();
 
 function isTransient(error: unknown): boolean {
   if (error instanceof SocksError) return error.transient;
@@ -274,6 +278,7 @@ export class SshConnection implements Connection {
     const deadline = started + this.target.connectTimeoutMs;
     this.connecting = true;
     let lastError: Error | undefined;
+    let lastFailure: Error | undefined;
     try {
       for (let attempt = 1; ; attempt += 1) {
         this.throwIfAborted();
@@ -284,9 +289,10 @@ export class SshConnection implements Connection {
           return;
         } catch (error) {
           lastError = error as Error;
+          if (!deadlineErrors.has(lastError)) lastFailure = lastError;
           if (!isTransient(error) || this.options.signal?.aborted) throw error;
           const delay = retryDelayMs(attempt, this.settings.retryInitialDelayMs, this.settings.retryMaxDelayMs);
-          if (Date.now() + delay >= deadline) throw this.gaveUp(lastError, attempt, started);
+          if (Date.now() + delay >= deadline) throw this.gaveUp(lastFailure ?? lastError, attempt, started);
           this.log(2, `connect attempt ${attempt} to ${this.routeInfo.label} failed: ${lastError.message}; retrying in ${delay} ms`);
           await sleep(delay, undefined, { signal: this.options.signal }).catch(() => this.throwIfAborted());
         }
@@ -431,12 +437,13 @@ export class SshConnection implements Connection {
         reject(error);
       };
       const onAbort = (): void => fail(permanent(new OnionplayError('interrupted', `connect to ${route.label} was interrupted`)));
-      const timer = setTimeout(
-        () => fail(new OnionplayError('transport', `connect to ${route.label} timed out after ${Math.round(this.target.connectTimeoutMs / 1000)} s`, {
+      const timer = setTimeout(() => {
+        const error = new OnionplayError('transport', `connect to ${route.label} timed out after ${Math.round(this.target.connectTimeoutMs / 1000)} s`, {
           fix: 'a new onion service can take a minute to become reachable; raise connect_timeout in site.yaml if this persists',
-        })),
-        remainingMs,
-      );
+        });
+        deadlineErrors.add(error);
+        fail(error);
+      }, remainingMs);
       const cleanup = (): void => {
         clearTimeout(timer);
         this.options.signal?.removeEventListener('abort', onAbort);
@@ -459,8 +466,15 @@ export class SshConnection implements Connection {
         }
         session.lost ??= new OnionplayError('transport', `connection to ${route.label} closed`);
       });
+      const loopCommand = shellLoopCommand({ become: false, password: false });
+      let earlyChannel: Promise<ClientChannel> | undefined;
       client.on('ready', () => {
-        execChannel(client, shellLoopCommand({ become: false, password: false }), route.label)
+        const channelOpened = earlyChannel
+          ? earlyChannel.catch((error: Error) => {
+              throw new OnionplayError('transport', `cannot start the remote shell on ${route.label}: ${error.message}`, { cause: error });
+            })
+          : execChannel(client, loopCommand, route.label);
+        channelOpened
           .then((channel) => {
             session.shell = channelShell(channel, this.target.name);
             return session.shell.waitReady();
@@ -503,8 +517,12 @@ export class SshConnection implements Connection {
         fail(permanent(new OnionplayError('transport', `cannot start SSH to ${route.label}: ${(error as Error).message}`, { cause: error })));
         return;
       }
-      if (this.settings.handshakeShortcuts && !applyHandshakeShortcuts(client)) {
-        this.log(3, 'ssh2 internals differ from version 1.17; authenticating without handshake shortcuts');
+      if (this.settings.handshakeShortcuts) {
+        if (applyHandshakeShortcuts(client)) {
+          earlyChannel = execBehindAuth(client, loopCommand);
+        } else {
+          this.log(3, 'ssh2 internals differ from version 1.17; authenticating without handshake shortcuts');
+        }
       }
     });
   }
