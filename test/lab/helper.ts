@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLIENT_CONTROL_PORT, CLIENT_SOCKS_PORT, REPO_DIR, SSH_KEY, STATE_DIR } from './config.ts';
+import { CLIENT_CONTROL_PORT, CLIENT_SOCKS_PORT, REPO_DIR, SITE_DIR, SSH_KEY, STATE_DIR } from './config.ts';
 import {
   children,
   down,
@@ -21,6 +21,7 @@ import {
   stopHostByName,
   up,
   waitNetworkReady,
+  writeSiteFiles,
 } from './lab.ts';
 import { isAlive, processRef, type ProcessRef } from './procs.ts';
 import { LOCK_HANDOVER_ENV, readState, withLock } from './state.ts';
@@ -152,12 +153,16 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
     });
     let onion = onionHostname() ?? '';
     if (wasHealthy) {
+      await withLock(async () => {
+        const current = readState();
+        if (current) writeSiteFiles(current);
+      });
       options.log?.('reusing the running lab');
       onion = (await waitNetworkReady(sortedHosts(state).map((host) => host.address), 60_000)).onion;
     }
     const startedByUs = !wasHealthy && state.startedBy === 'helper';
     return {
-      siteDir: state.siteDir,
+      siteDir: SITE_DIR,
       socksPort: CLIENT_SOCKS_PORT,
       controlPort: CLIENT_CONTROL_PORT,
       sshKey: SSH_KEY,

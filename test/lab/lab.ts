@@ -337,13 +337,27 @@ export async function up(options: UpOptions = {}): Promise<LabState> {
     writeKnownHosts(state);
     removeStaleRootfs(new Set(Object.values(state.hosts).map((host) => host.rootfs)));
 
-    const changed = writeSite(SITE_DIR, specs, networkLines(nodes));
-    for (const file of changed) log(`wrote ${path.relative(REPO_DIR, file)}`);
+    writeSiteFiles(state);
     const { onion } = await waitNetworkReady(specs.map((spec) => spec.address));
     log(`Tor network usable ${seconds(networkStarted)} after its start`);
     printSummary(state, onion, started);
     return state;
   });
+}
+
+/**
+ * Writes the generated site files into this checkout's inventory/lab and
+ * records it as the lab's site folder. A lab started from another checkout
+ * (CI clones the repository elsewhere) then still has a complete site here.
+ */
+export function writeSiteFiles(state: LabState): void {
+  const specs = hostSpecs(Object.keys(state.hosts).length || DEFAULT_HOST_COUNT);
+  const changed = writeSite(SITE_DIR, specs, networkLines(relayNodes()));
+  for (const file of changed) log(`wrote ${path.relative(REPO_DIR, file)}`);
+  if (state.siteDir !== SITE_DIR) {
+    state.siteDir = SITE_DIR;
+    writeState(state);
+  }
 }
 
 function printSummary(state: LabState, onion: string, started: number): void {
