@@ -76,7 +76,7 @@ function permanent<T extends Error>(error: T): T {
   return error;
 }
 
-/** Errors of an attempt cut short by the connect deadline; they say less than the failure before them. */
+/** Errors of an attempt cut short by the connect deadline, which tell less than the failure before them. */
 const deadlineErrors = new WeakSet<Error>();
 
 function isTransient(error: unknown): boolean {

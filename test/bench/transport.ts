@@ -56,7 +56,7 @@ interface Variant {
 }
 
 const variants: Variant[] = [
-  { label: 'pipelined SOCKS + handshake shortcuts', options: {} },
+  { label: 'pipelined SOCKS + all shortcuts', options: {} },
   { label: 'pipelined SOCKS, stock ssh2 auth', options: { handshakeShortcuts: false } },
   { label: 'socks package + stock ssh2 auth', options: { socksClient: 'socks-package', handshakeShortcuts: false } },
 ];
