@@ -426,11 +426,13 @@ export class SshConnection implements Connection {
     return new Promise<Session>((resolve, reject) => {
       let hostKeyError: Error | undefined;
       let done = false;
+      let failed = false;
       const remainingMs = Math.max(1, deadline - Date.now());
 
       const fail = (error: Error): void => {
         if (done) return;
         done = true;
+        failed = true;
         cleanup();
         client.destroy();
         tunnel.destroy();
@@ -456,6 +458,8 @@ export class SshConnection implements Connection {
           fail(hostKeyError ?? tunnel.failure ?? connectError(error, route, this.target));
           return;
         }
+        // A failed attempt was already reported through its rejection.
+        if (failed) return;
         this.log(2, `connection to ${route.label} failed: ${error.message}`);
         if (session.lost === undefined) session.lost = connectError(error, route, this.target);
       });
