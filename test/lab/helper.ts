@@ -24,6 +24,7 @@ import {
   writeSiteFiles,
 } from './lab.ts';
 import { isAlive, processRef, type ProcessRef } from './procs.ts';
+import { sleep } from './run.ts';
 import { LOCK_HANDOVER_ENV, readState, withLock } from './state.ts';
 import { onionHostname } from './tor-network.ts';
 
@@ -108,9 +109,39 @@ export async function downIfUnused(): Promise<boolean> {
   });
 }
 
+const EXCLUSIVE_WAIT_MS = 30 * 60_000;
+
+/**
+ * Waits until no other test process uses the lab, then registers this
+ * process as its only user and runs fn, all under the lab lock. Test
+ * files change hosts (roles install firewalls, tests rebuild hosts), so
+ * two of them sharing the lab would break each other's checks.
+ */
+async function useExclusively<T>(self: ProcessRef, log: ((message: string) => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + EXCLUSIVE_WAIT_MS;
+  let reported = false;
+  for (;;) {
+    const result = await withLock(async () => {
+      const others = liveUsers().filter((ref) => ref.pid !== self.pid);
+      if (others.length > 0) return { others };
+      fs.mkdirSync(USERS_DIR, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(userFile(self), JSON.stringify(self), { mode: 0o600 });
+      return { value: await fn() };
+    });
+    if ('value' in result) return result.value as T;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for test processes ${result.others.map((r) => r.pid).join(', ')} to stop using the lab`);
+    }
+    if (!reported) log?.(`waiting for test process ${result.others.map((r) => r.pid).join(', ')} to finish with the lab`);
+    reported = true;
+    await sleep(1000);
+  }
+}
+
 /**
  * Returns the running lab, starting it first when it is not fully up.
- * This process counts as a user of the lab until stop() is called or the
+ * Waits while another test process uses the lab: one test file at a time
+ * has it. This process counts as its user until stop() is called or the
  * process exits. On SIGINT or SIGTERM it releases the lab and exits.
  */
 export async function useLab(options: { hosts?: number; log?: (message: string) => void } = {}): Promise<Lab> {
@@ -143,9 +174,7 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
   try {
     // Registering under the lock means a test process that is tearing the lab down either sees
     // this process as a user or has finished before this one looks at the lab.
-    const { state, wasHealthy } = await withLock(async () => {
-      fs.mkdirSync(USERS_DIR, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(userFile(self), JSON.stringify(self), { mode: 0o600 });
+    const { state, wasHealthy } = await useExclusively(self, options.log, async () => {
       const before = readState();
       if (before && labHealthy(before)) return { state: before, wasHealthy: true };
       options.log?.('starting the lab');
@@ -158,7 +187,8 @@ export async function useLab(options: { hosts?: number; log?: (message: string) 
         if (current) writeSiteFiles(current);
       });
       options.log?.('reusing the running lab');
-      onion = (await waitNetworkReady(sortedHosts(state).map((host) => host.address), 60_000)).onion;
+      // Roles may have firewalled the hosts' clearnet sshd by now, so only the network itself is checked.
+      onion = (await waitNetworkReady([], 60_000)).onion;
     }
     const startedByUs = !wasHealthy && state.startedBy === 'helper';
     return {

@@ -172,9 +172,10 @@ function readSshBanner(address: string): Promise<string> {
 
 /**
  * Waits until the network is usable end to end: the client is
- * bootstrapped, its consensus has an exit, a stream through the exit
- * reaches sshd on every address in `hostAddresses`, and the test onion
- * service responds.
+ * bootstrapped, its consensus has an exit, streams through the exit reach
+ * the probe HTTP server on the bridge and sshd on every address in
+ * `hostAddresses`, and the test onion service responds. Pass only hosts
+ * that are known to be fresh: a role may have firewalled the others.
  */
 export async function waitNetworkReady(hostAddresses: string[], timeoutMs = NETWORK_TIMEOUT_MS): Promise<{ onion: string }> {
   const started = Date.now();
@@ -187,6 +188,10 @@ export async function waitNetworkReady(hostAddresses: string[], timeoutMs = NETW
   }, 500);
   log(`consensus gives the Exit flag to ${exits.join(', ')} after ${seconds(started)}`);
   const probe = { proxyPort: CLIENT_SOCKS_PORT, timeoutMs: 30_000 };
+  await waitFor(`a stream through the exit to ${BRIDGE_IP}:${PROBE_HTTP_PORT}`, remaining(), async () => {
+    const body = await httpGetViaSocks({ ...probe, host: BRIDGE_IP, port: PROBE_HTTP_PORT, isolation: 'lab-exit-probe' });
+    return body === PROBE_HTTP_BODY ? true : undefined;
+  }, 500);
   await Promise.all(
     hostAddresses.map((address) =>
       waitFor(`sshd on ${address}:22 through the exit`, remaining(), async () => {
@@ -195,7 +200,7 @@ export async function waitNetworkReady(hostAddresses: string[], timeoutMs = NETW
       }, 500),
     ),
   );
-  log(`sshd of every host answers through the exit after ${seconds(started)}`);
+  log(`the exit reaches the bridge and ${hostAddresses.length} new hosts after ${seconds(started)}`);
   const onion = await waitFor('the test onion service to answer', remaining(), async () => {
     const hostname = onionHostname();
     if (!hostname) return undefined;
@@ -320,13 +325,18 @@ export async function up(options: UpOptions = {}): Promise<LabState> {
       writeState(state);
     }
     const hostsStarted = Date.now();
+    const startedAddresses: string[] = [];
     await Promise.all(
       specs.map(async (spec) => {
         const existing = state.hosts[spec.name];
         if (hostRunning(existing)) return;
         const host = existing ?? newHostState(spec, rootfs);
         if (existing) await stopHost(existing, false);
-        if (!fs.existsSync(path.join(host.hostDir, 'upper'))) host.rootfs = rootfs;
+        // A host that boots with its old disk may have been firewalled by a role.
+        if (!fs.existsSync(path.join(host.hostDir, 'upper'))) {
+          host.rootfs = rootfs;
+          startedAddresses.push(spec.address);
+        }
         await startHost(host, spec, files, false, (changed) => {
           state.hosts[spec.name] = changed;
           writeState(state);
@@ -338,7 +348,7 @@ export async function up(options: UpOptions = {}): Promise<LabState> {
     removeStaleRootfs(new Set(Object.values(state.hosts).map((host) => host.rootfs)));
 
     writeSiteFiles(state);
-    const { onion } = await waitNetworkReady(specs.map((spec) => spec.address));
+    const { onion } = await waitNetworkReady(startedAddresses);
     log(`Tor network usable ${seconds(networkStarted)} after its start`);
     printSummary(state, onion, started);
     return state;
