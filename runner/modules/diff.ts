@@ -36,20 +36,18 @@ function editScript(before: string[], after: string[]): Edit[] {
     endBefore -= 1;
     endAfter -= 1;
   }
-  const edits: Edit[] = before.slice(0, start).map((line) => ({ kind: ' ', line }));
-  edits.push(...middleEdits(before.slice(start, endBefore), after.slice(start, endAfter)));
-  edits.push(...before.slice(endBefore).map((line): Edit => ({ kind: ' ', line })));
-  return edits;
+  // concat, not push(...), because a spread of 100k lines overflows the stack.
+  const head: Edit[] = before.slice(0, start).map((line) => ({ kind: ' ', line }));
+  const tail: Edit[] = before.slice(endBefore).map((line) => ({ kind: ' ', line }));
+  return head.concat(middleEdits(before.slice(start, endBefore), after.slice(start, endAfter)), tail);
 }
 
 function middleEdits(before: string[], after: string[]): Edit[] {
   const rows = before.length;
   const columns = after.length;
   if (rows * columns > MAX_TABLE_CELLS) {
-    return [
-      ...before.map((line): Edit => ({ kind: '-', line })),
-      ...after.map((line): Edit => ({ kind: '+', line })),
-    ];
+    const removed: Edit[] = before.map((line) => ({ kind: '-', line }));
+    return removed.concat(after.map((line): Edit => ({ kind: '+', line })));
   }
 
   // lengths[i * (columns + 1) + j] is the LCS length of before[i..] and after[j..].

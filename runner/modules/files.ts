@@ -62,7 +62,8 @@ export function formatBytes(bytes: number): string {
 
 /** Render a diff of old and new content, or a description when either is binary or unknown. */
 export function contentDiff(path: string, before: Buffer | undefined, after: Buffer, beforeSha256?: string): string {
-  if (before !== undefined && isText(before) && isText(after)) {
+  const small = before !== undefined && before.length + after.length <= MAX_DIFF_BYTES;
+  if (before !== undefined && small && isText(before) && isText(after)) {
     return unifiedDiff(before.toString('utf8'), after.toString('utf8'), {
       before: before.length === 0 && beforeSha256 === undefined ? '/dev/null' : `${path} (before)`,
       after: `${path} (after)`,
