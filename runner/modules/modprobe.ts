@@ -13,6 +13,8 @@ export interface ModprobeArgs {
   state?: 'present' | 'absent';
   params?: string;
   persistent?: 'present' | 'absent' | 'disabled';
+  /** A path that exists when the module's function is in the running kernel. */
+  present_if_exists?: string;
 }
 
 const schema: JsonSchema = {
@@ -23,6 +25,12 @@ const schema: JsonSchema = {
     params: {
       type: 'string',
       description: 'Parameters passed to modprobe when the module is loaded; a module already loaded is not reloaded to change them.',
+    },
+    present_if_exists: {
+      type: 'string',
+      pattern: '^/',
+      description:
+        'A path that exists when the module\'s function is already in the running kernel, built in or loaded, e.g. /proc/sys/net/bridge for br_netfilter. A module built into the kernel is not listed in /sys/module when it takes no parameters, and a container has no /lib/modules to look it up in.',
     },
     persistent: {
       enum: ['present', 'absent', 'disabled'],
@@ -49,6 +57,7 @@ function probeModprobe(args: ModprobeArgs): Probe {
   const lines = [
     `if grep -q ${shellQuote(`^${name} `)} /proc/modules 2>/dev/null; then echo 'loaded module';`,
     `elif [ -d ${shellQuote(`/sys/module/${name}`)} ]; then echo 'loaded builtin';`,
+    ...(args.present_if_exists === undefined ? [] : [`elif [ -e ${shellQuote(args.present_if_exists)} ]; then echo 'loaded marker';`]),
     "else echo 'loaded no'; fi",
   ];
   let script = lines.join('\n') + '\n';
@@ -93,6 +102,8 @@ function planModprobe(args: ModprobeArgs, probed: ProbeOutput): Plan {
     reasons.push(`module ${args.name} is already loaded (listed in /proc/modules)`);
   } else if (loaded === 'builtin') {
     reasons.push(`module ${args.name} is built into the kernel (/sys/module/${kernelName(args.name)} exists)`);
+  } else if (loaded === 'marker') {
+    reasons.push(`module ${args.name} is in the running kernel, built in or loaded (${args.present_if_exists} exists)`);
   } else {
     const params = args.params === undefined ? '' : ` ${args.params.trim().split(/\s+/).map(shellQuote).join(' ')}`;
     steps.push({ description: `load ${args.name}`, script: `modprobe ${shellQuote(args.name)}${params}\n` });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import test from 'ava';
+import { XMLValidator } from 'fast-xml-parser';
 
 import { main } from '../../runner/cli/main.ts';
 import { loadSite } from '../../runner/inventory/load.ts';
@@ -26,6 +27,7 @@ const labTest = gate.enabled ? test.serial : test.serial.skip;
 if (!gate.enabled) test(`lab tests skipped: ${gate.reason}`, (t) => t.pass());
 
 const fixture = new URL('../fixtures/lab-bootstrap/', import.meta.url).pathname;
+const repoRoot = new URL('../../', import.meta.url).pathname;
 
 let lab: Lab | undefined;
 let work = '';
@@ -213,6 +215,48 @@ labTest('second run changes nothing through the onions', async (t) => {
     t.is(recap.changed, 0, `${recap.host} changed something`);
     t.is(recap.failed, 0);
     t.is(recap.route, 'onion', `${recap.host} was reached via ${recap.route}`);
+  }
+});
+
+labTest('latency through the web onion', async (t) => {
+  const web = addresses.get('obelix')?.web ?? '';
+  const svg = join(work, 'latency.svg');
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main(['latency', `http://${web}/`, '-n', '10', '--socks', `127.0.0.1:${lab?.socksPort ?? 0}`, '--plot', svg, '--json'], { stdout, stderr });
+  t.is(code, 0, stderr.text);
+  const report = JSON.parse(stdout.text) as { tor: { samples: number[]; meanMs: number } };
+  t.is(report.tor.samples.length, 10);
+  t.true(report.tor.meanMs > 0);
+  const text = await readFile(svg, 'utf8');
+  t.is(XMLValidator.validate(text), true);
+  t.is(text.match(/<polyline /g)?.length, 2);
+});
+
+labTest('site playbook runs twice on the lab', async (t) => {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const site1 = await main(['run', join(repoRoot, 'playbooks', 'site.yaml'), '-i', site, '--output', 'json', '-vvv'], { stdout, stderr });
+  outputs.push(stdout.text, stderr.text);
+  const events = stdout.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunEvent);
+  const failures = events.filter((event) => event.type === 'task_result' && event.status === 'failed').map((event) => JSON.stringify(event));
+  t.is(site1, 0, `${stderr.text}\n${failures.join('\n')}`);
+
+  const again = new Capture();
+  const againErr = new Capture();
+  const site2 = await main(['run', join(repoRoot, 'playbooks', 'site.yaml'), '-i', site, '--output', 'json', '-vvv'], { stdout: again, stderr: againErr });
+  outputs.push(again.text, againErr.text);
+  t.is(site2, 0, againErr.text);
+  const second = again.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunEvent);
+  const changed = second.filter((event) => event.type === 'task_result' && event.status === 'changed').map((event) => (event.type === 'task_result' ? `${event.host}: ${event.task}` : ''));
+  t.deepEqual(changed, [], 'the second run changed something');
+  // The Kubernetes steps cannot run here: they are skipped with a reason, never ok.
+  const kubeadm = second.filter((event) => event.type === 'task_result' && /kubeadm|join|flannel|control-plane/i.test(event.task));
+  t.true(kubeadm.length > 0);
+  for (const event of kubeadm) {
+    if (event.type !== 'task_result') continue;
+    t.is(event.status, 'skipped', `${event.host}: ${event.task} was ${event.status}`);
+    t.truthy(event.reason, `${event.task} has no reason`);
   }
 });
 
