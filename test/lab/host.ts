@@ -156,10 +156,21 @@ export async function startHost(
   host.init = init;
   record(host);
 
-  await waitFor(`sshd of host ${host.name} on ${host.address}:22`, 60_000, async () => {
+  if (fresh) {
+    await waitFor(`sshd of host ${host.name} on ${host.address}:22`, 60_000, async () => {
+      if (!isAlive(init)) throw new Error(`host ${host.name} exited during boot; see ${path.join(host.hostDir, 'console.log')}`);
+      return (await portAnswersSsh(host.address, 22)) ? true : undefined;
+    });
+    return;
+  }
+  // A host booted with its old disk may have been moved to onion-only
+  // SSH behind a firewall, so its clearnet port 22 proves nothing: wait
+  // for systemd to finish booting instead.
+  await waitFor(`systemd of host ${host.name} to finish booting`, 60_000, async () => {
     if (!isAlive(init)) throw new Error(`host ${host.name} exited during boot; see ${path.join(host.hostDir, 'console.log')}`);
-    return (await portAnswersSsh(host.address, 22)) ? true : undefined;
-  });
+    const state = await execInHost(host, ['systemctl', 'is-system-running']);
+    return ['running', 'degraded'].includes(state.stdout.trim()) ? true : undefined;
+  }, 500);
 }
 
 /**
