@@ -112,7 +112,8 @@ export async function startHost(
   const work = path.join(host.hostDir, 'work');
   const root = path.join(host.hostDir, 'root');
   const docker = path.join(host.hostDir, 'docker');
-  if (fresh || !fs.existsSync(upper)) {
+  const freshDisk = fresh || !fs.existsSync(upper);
+  if (freshDisk) {
     fs.rmSync(host.hostDir, { recursive: true, force: true });
     fs.mkdirSync(upper, { recursive: true, mode: 0o755 });
     await seedUpper(upper, spec, files);
@@ -156,7 +157,7 @@ export async function startHost(
   host.init = init;
   record(host);
 
-  if (fresh) {
+  if (freshDisk) {
     await waitFor(`sshd of host ${host.name} on ${host.address}:22`, 60_000, async () => {
       if (!isAlive(init)) throw new Error(`host ${host.name} exited during boot; see ${path.join(host.hostDir, 'console.log')}`);
       return (await portAnswersSsh(host.address, 22)) ? true : undefined;
