@@ -421,3 +421,21 @@ test('SIGINT ends the CLI promptly and the next run converges', async (t) => {
     ['alpha'],
   );
 });
+
+test('delegate_to runs on the other host with this host variables', async (t) => {
+  const playbook = `
+- name: Delegation
+  hosts: alpha
+  tasks:
+    - name: Record on beta
+      command: { argv: [sh, -c, "echo {{ inventory_hostname }} >> \\"$0\\"", "{{ root }}/delegated"] }
+      delegate_to: beta
+`;
+  await withSite(playbook, async (site) => {
+    const { code, events, stdout } = await site.run();
+    t.is(code, 0, stdout);
+    t.is(await readFile(join(site.root, 'delegated'), 'utf8'), 'alpha\n');
+    const connected = events.filter((event) => event.type === 'host_connected').map((event) => (event.type === 'host_connected' ? event.host : ''));
+    t.deepEqual(connected, ['beta']);
+  });
+});
