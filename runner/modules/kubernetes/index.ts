@@ -11,6 +11,7 @@ import { kubeadmPreflightModule } from './kubeadm-preflight.ts';
 import { kubeconfigCopyModule } from './kubeconfig.ts';
 import { kubectlApplyModule } from './kubectl-apply.ts';
 import { nodeTaintModule } from './node-taint.ts';
+import { containerdImagesModule } from './images.ts';
 import { aptDebFilesModule, dpkgSelectionsModule } from './packages.ts';
 import { podNetworkCheckModule } from './pod-network.ts';
 import { serviceAddressModule } from './service-address.ts';
@@ -18,6 +19,7 @@ import { swapOffModule } from './swap.ts';
 
 export const kubernetesModules: ModuleDefinition[] = [
   aptDebFilesModule,
+  containerdImagesModule,
   cniConfigCheckModule,
   dpkgSelectionsModule,
   jsonMergeModule,
