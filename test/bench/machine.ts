@@ -14,6 +14,17 @@ async function sshVersion(): Promise<string> {
   return stderr.trim();
 }
 
+/** The commit the engine ran from, and whether runner/ had uncommitted changes. */
+export async function engineRevision(): Promise<string> {
+  try {
+    const { stdout: head } = await execFileAsync('git', ['log', '-1', '--format=%h %cI %s']);
+    const { stdout: status } = await execFileAsync('git', ['status', '--porcelain', '--', 'runner', 'bin']);
+    return `${head.trim()}${status.trim() === '' ? '' : ' (runner/ or bin/ has uncommitted changes)'}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
 export async function describeMachine(): Promise<string> {
   const cpus = os.cpus();
   const lines = [

@@ -18,7 +18,7 @@ import { connectionTable, rttTable, scaleTable, type Group, type Phase, type Sam
 import { killRunningCommands } from './measure.ts';
 import { exitAllControlMasters, runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
 import { handshakeTable, measureHandshakes, type HandshakeSample } from './handshake.ts';
-import { describeMachine } from './machine.ts';
+import { describeMachine, engineRevision } from './machine.ts';
 
 /** No single tool run may take longer than this. */
 const RUN_TIMEOUT_MS = 15 * 60_000;
@@ -201,6 +201,8 @@ async function main(): Promise<number> {
     return 4;
   }
   const started = Date.now();
+  const revisionAtStart = await engineRevision();
+  log(`engine at ${revisionAtStart}`);
   log(`load average (1, 5, 15 min) at the start: ${os.loadavg().map((load) => load.toFixed(2)).join(', ')} on ${os.cpus().length} CPUs`);
   if (options.install) await ensurePackages(log);
   const bench = new Bench(options);
@@ -238,7 +240,9 @@ async function main(): Promise<number> {
   } finally {
     await bench.tearDown();
   }
-  const machine = await describeMachine();
+  const revisionAtEnd = await engineRevision();
+  const revision = revisionAtEnd === revisionAtStart ? revisionAtStart : `${revisionAtStart} at the start, ${revisionAtEnd} at the end: the engine changed during the run`;
+  const machine = `${await describeMachine()}\nEngine: ${revision}`;
   process.stdout.write(`\n${machine}\n\nCommand: npm run bench -- ${process.argv.slice(2).join(' ')}\n\n`);
   for (const rttMs of options.rttsMs) process.stdout.write(`${rttTable(bench.series, rttMs, options.tools)}\n\n`);
   process.stdout.write(`${connectionTable(bench.series, options.rttsMs, options.tools)}\n\n`);
