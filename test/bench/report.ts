@@ -8,8 +8,12 @@ export interface Sample {
   cpuMs: number;
   /** CPU time of the hosts' side: the sshd processes, their shells and the commands they ran (scale runs only). */
   sshdCpuMs?: number;
+  /** CPU time of the SOCKS proxy's process (scale runs only). */
+  proxyCpuMs?: number;
   maxRssKiB: number;
   changed: number;
+  /** The machine's 1-minute load average right after the run; other work shares the machine. */
+  loadAverage: number;
   /** Round trips the proxy counted, summed over every connection of the run. */
   proxyRoundTrips: number;
   /** Round trips of the SOCKS exchange of the run's first connection, as the proxy saw it. */
@@ -115,8 +119,8 @@ export function scaleTable(series: Series[], rttMs: number, hostCounts: number[]
   const lines = [
     `Scale: onionplay, N hosts (one sshd each) at RTT ${rttMs} ms, --forks N`,
     '',
-    '| hosts | first run s | rerun s | rerun / 1-host rerun | onionplay CPU s (rerun) | onionplay peak RSS MB (rerun) | sshd and scripts on the hosts, CPU s (rerun) | max round trips per host, rerun (connect + after) | proxy round trips, rerun (all hosts) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| hosts | first run s | rerun s | rerun / 1-host rerun | onionplay CPU s (rerun) | onionplay peak RSS MB (rerun) | sshd and scripts on the hosts, CPU s (rerun) | proxy CPU s (rerun) | load average after the rerun | max round trips per host, rerun (connect + after) | proxy round trips, rerun (all hosts) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const base = find(series, rttMs, 'onionplay', 'rerun', hostCounts[0] ?? 1, 'scale');
   const baseWall = base ? median(base.samples.map((sample) => sample.wallMs)) : Number.NaN;
@@ -132,8 +136,10 @@ export function scaleTable(series: Series[], rttMs: number, hostCounts: number[]
     const exec = median(rerun.samples.map((sample) => sample.maxExecRoundTrips ?? Number.NaN));
     const proxy = median(rerun.samples.map((sample) => sample.proxyRoundTrips));
     const others = median(rerun.samples.map((sample) => sample.sshdCpuMs ?? Number.NaN));
+    const proxyCpu = median(rerun.samples.map((sample) => sample.proxyCpuMs ?? Number.NaN));
+    const load = median(rerun.samples.map((sample) => sample.loadAverage));
     lines.push(
-      `| ${hosts} | ${firstWall} | ${seconds(wall)} (n=${rerun.samples.length}) | ${(wall / baseWall).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} | ${seconds(others)} | ${connect} + ${exec} | ${proxy} |`,
+      `| ${hosts} | ${firstWall} | ${seconds(wall)} (n=${rerun.samples.length}) | ${(wall / baseWall).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} | ${seconds(others)} | ${seconds(proxyCpu)} | ${load.toFixed(1)} | ${connect} + ${exec} | ${proxy} |`,
     );
   }
   return lines.join('\n');

@@ -29,34 +29,51 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 }
 
-/**
- * CPU time used so far by the sshd listeners and the per-connection sshd
- * processes, shells and commands they have reaped, in ms, from
- * /proc/PID/stat (utime, stime, cutime, cstime).
- */
-function sshdCpuMs(sshds: TestSshd[]): number {
-  let ticks = 0;
-  for (const sshd of sshds) {
-    const pid = fs.readFileSync(path.join(sshd.folder, 'sshd.pid'), 'utf8').trim();
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in brackets and may hold spaces: state is field 3, utime field 14.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    ticks += (fields[11] ?? 0) + (fields[12] ?? 0) + (fields[13] ?? 0) + (fields[14] ?? 0);
-  }
+/** utime + stime + cutime + cstime of one process from /proc/PID/stat, in ms. */
+function processCpuMs(pid: number | string): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in brackets and may hold spaces: state is field 3, utime field 14.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const ticks = (fields[11] ?? 0) + (fields[12] ?? 0) + (fields[13] ?? 0) + (fields[14] ?? 0);
   // /proc reports USER_HZ ticks, 100 per second on Linux.
   return ticks * 10;
 }
 
-async function proxySample(proxy: SocksServerControl, run: ToolRun, sshdCpu: number | undefined): Promise<Sample> {
+/**
+ * CPU time used so far by the sshd listeners and the per-connection sshd
+ * processes, shells and commands they have reaped, in ms.
+ */
+function sshdCpuMs(sshds: TestSshd[]): number {
+  return sshds.reduce((total, sshd) => total + processCpuMs(fs.readFileSync(path.join(sshd.folder, 'sshd.pid'), 'utf8').trim()), 0);
+}
+
+/** PID of the SOCKS proxy's child process, found among this process's children in /proc. */
+function findProxyPid(): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== process.pid) continue;
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('socks-server-child')) return Number(entry);
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return undefined;
+}
+
+async function proxySample(proxy: SocksServerControl, run: ToolRun, hostCpu: { sshdMs: number; proxyMs: number } | undefined): Promise<Sample> {
   const connections = await proxy.connections();
   const sum = (pick: (item: (typeof connections)[number]) => number): number => connections.reduce((total, item) => total + pick(item), 0);
   const recaps = run.recaps;
   return {
     wallMs: run.wallMs,
     cpuMs: run.cpuMs,
-    ...(sshdCpu !== undefined ? { sshdCpuMs: sshdCpu } : {}),
+    ...(hostCpu !== undefined ? { sshdCpuMs: hostCpu.sshdMs, proxyCpuMs: hostCpu.proxyMs } : {}),
     maxRssKiB: run.maxRssKiB,
     changed: run.changed,
+    loadAverage: os.loadavg()[0] ?? Number.NaN,
     proxyRoundTrips: sum((item) => item.roundTrips),
     socksRoundTrips: connections[0]?.socksRoundTrips ?? 0,
     connections: connections.length,
@@ -78,6 +95,7 @@ class Bench {
   private proxy: SocksServerControl | undefined;
   private echo: EchoServer | undefined;
   private sshds: TestSshd[] = [];
+  private proxyPid: number | undefined;
   private readonly dir = makeTempDir('bench');
 
   constructor(private readonly options: BenchOptions) {}
@@ -95,6 +113,7 @@ class Bench {
       names[`h${index + 1}.bench`] = { host: '127.0.0.1', port: sshd.port };
     });
     this.proxy = await spawnSocksServer({ names, allowNoAuth: true });
+    this.proxyPid = findProxyPid();
     log(`SOCKS proxy on 127.0.0.1:${this.proxy.port}`);
   }
 
@@ -154,14 +173,17 @@ class Bench {
     for (const phase of ['first', 'rerun'] as const) {
       await proxy.reset();
       const sshds = workspace.hosts.map((host) => host.sshd);
-      const cpuBefore = sshdCpuMs(sshds);
+      const proxyPid = this.proxyPid;
+      const cpuBefore = group === 'scale' ? sshdCpuMs(sshds) : 0;
+      const proxyCpuBefore = group === 'scale' && proxyPid !== undefined ? processCpuMs(proxyPid) : 0;
       // Per-connection sshd processes hand their CPU time to the listener
       // only once it reaps them, some time after the run. Only the scale
       // runs report it, so only they wait.
-      const sshdCpuOfRun = async (): Promise<number | undefined> => {
+      const sshdCpuOfRun = async (): Promise<{ sshdMs: number; proxyMs: number } | undefined> => {
         if (group !== 'scale') return undefined;
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        return sshdCpuMs(sshds) - cpuBefore;
+        const proxyMs = proxyPid !== undefined ? processCpuMs(proxyPid) - proxyCpuBefore : Number.NaN;
+        return { sshdMs: sshdCpuMs(sshds) - cpuBefore, proxyMs };
       };
       let sample: Sample | undefined;
       let run: ToolRun;
