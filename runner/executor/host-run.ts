@@ -4,8 +4,8 @@
 // can be rendered now, because none of them reads a variable that an
 // earlier task of the same window registers. The probes of a whole window
 // travel in one script. Planned changes are collected into one apply
-// script; a task whose probe read a path that a collected change writes is
-// probed again, in the same round trip as that apply.
+// script. When a collected change writes a path that a later task's probe
+// read, that task is probed again in the same round trip as the apply.
 
 import { OnionplayError } from '../errors/index.ts';
 import { getModule } from '../modules/registry.ts';
@@ -203,9 +203,9 @@ export class HostRun {
 
   /**
    * Settle a task inside the window without starting a new one, when that
-   * cannot change what happens: a pure controller module (set_fact, debug,
-   * assert) that reads nothing the window produces and succeeds, or a meta
-   * task whose `when` is already false. Returns whether the task was settled.
+   * cannot change what happens. That is a pure controller module (set_fact,
+   * debug, assert) that reads nothing the window produces and succeeds, or
+   * any task whose `when` is already false. Returns whether it was settled.
    */
   private async tryInline(task: Task, index: number, module: ModuleDefinition, handler: boolean, producedNames: Set<string>): Promise<boolean> {
     if (task.runOnce || task.delegateTo || task.until) return false;
@@ -425,7 +425,7 @@ export class HostRun {
     await this.retryUntil(remote, handler);
   }
 
-  /** Run the units of an `until` task again, after its delay, until the condition holds or retries run out. */
+  /** Run the units of an `until` task again, after its delay, until the condition is true or retries run out. */
   private async retryUntil(units: Unit[], handler: boolean): Promise<void> {
     for (;;) {
       const again = units.filter((unit) => unit.retryPending);
@@ -583,7 +583,7 @@ export class HostRun {
   private planUnit(unit: Unit): Plan {
     if (!unit.module.plan) return { status: 'failed', message: `module ${unit.module.name} has no plan` };
     const probed = unit.probeAnswer ?? { stdout: '', stderr: '', exitCode: 0 };
-    if (unit.probe && !unit.probeAnswer) return { status: 'failed', message: 'the probe returned no answer' };
+    if (unit.probe && !unit.probeAnswer) return { status: 'failed', message: 'the probe printed no output for this task' };
     try {
       return unit.module.plan(unit.args ?? {}, probed, { host: this.host, check: this.checkOnly(unit) });
     } catch (error) {
@@ -845,7 +845,8 @@ export class HostRun {
       const args = (renderValue(unit.task.args ?? {}, unit.vars, { ...unit.task.position, what: `arguments of task "${unit.task.name}"` }) ?? {}) as Record<string, unknown>;
       const outcome = await local(args, localModuleContext(this.run, this.host, unit.task, unit.vars));
       const remember = unit.task.module === 'set_fact' && args.cacheable === true ? outcome.facts : undefined;
-      const status: TaskStatus = outcome.failed ? 'failed' : outcome.changed ? 'changed' : 'ok';
+      let status: TaskStatus = outcome.changed ? 'changed' : 'ok';
+      if (outcome.failed) status = 'failed';
       this.settle(unit, {
         status,
         reason: outcome.reason ?? (status === 'ok' ? 'ran on the controller' : undefined),
@@ -934,7 +935,7 @@ export class HostRun {
     this.drainReports(handler);
   }
 
-  /** Whether the task's `until` holds for this outcome; a string is the error that evaluating it raised. */
+  /** Evaluate the task's `until` for this outcome; a string is the error that evaluating it raised. */
   private untilHolds(unit: Unit, outcome: UnitOutcome): boolean | string {
     const scope = { ...unit.vars };
     const registered = { ...outcome.result, changed: outcome.status === 'changed', failed: outcome.status === 'failed' };

@@ -47,7 +47,7 @@ function httpGet(stream: NodeJS.ReadWriteStream & { destroy(): void }, url: Pars
       clearTimeout(timer);
       const head = Buffer.concat(chunks).toString('latin1', 0, 64);
       const match = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-      if (!match) reject(new OnionplayError('transport', `the answer from ${url.host} is not HTTP`));
+      if (!match) reject(new OnionplayError('transport', `the response from ${url.host} is not HTTP`));
       else resolve(Number(match[1]));
     });
     stream.write(`GET ${url.path} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\nUser-Agent: onionplay-latency\r\n\r\n`);
@@ -85,7 +85,7 @@ export async function measure(urlText: string, options: MeasureOptions): Promise
       });
     }
     const status = await httpGet(stream, url, options.timeoutMs);
-    if (status >= 500) throw new OnionplayError('transport', `${urlText} answered with HTTP status ${status}`);
+    if (status >= 500) throw new OnionplayError('transport', `${urlText} returned HTTP status ${status}`);
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   return samples;

@@ -36,7 +36,7 @@ function defaults(args: TableArgs): Required<Omit<TableArgs, 'src'>> {
   };
 }
 
-/** The whole file: create the table if absent, delete it, define it anew; `nft -f` applies this as one transaction. */
+/** Build the table's file: create the table if absent, delete it, define it anew. `nft -f` applies all three as one transaction. */
 export function tableFile(args: TableArgs): { content: string; sha256: string } {
   const full = defaults(args);
   const sha256 = createHash('sha256').update(full.rules).digest('hex');
@@ -142,7 +142,9 @@ export const nftablesTableModule = defineModule<TableArgs>({
     ];
     if (full.rollback_seconds > 0) steps.push({ description: `arm a rollback of table ${name} in ${full.rollback_seconds} s`, script: armRollbackScript(full) });
     steps.push({ description: `load table ${name}`, script: `nft -f ${shellQuote(full.file)}\n` });
-    const why = live === sha256 ? `${full.file} differs from the loaded table` : live === 'none' ? `table ${name} is not loaded` : `table ${name} has other rules`;
+    let why = `table ${name} has other rules`;
+    if (live === 'none') why = `table ${name} is not loaded`;
+    if (live === sha256) why = `${full.file} differs from the loaded table`;
     return {
       status: 'change',
       summary: `load table ${name} (${why})${full.rollback_seconds > 0 ? `, rolled back in ${full.rollback_seconds} s unless confirmed` : ''}`,

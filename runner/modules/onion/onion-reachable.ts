@@ -11,9 +11,9 @@ import type { ModuleContext, Outcome } from '../types.ts';
 
 /**
  * SOCKS replies that mean Tor reached the onion service but its target did
- * not accept the stream, so the descriptor is published: 0x05 (refused),
- * and 0x01, which tor 0.4.9 sends when the service's own connection to a
- * closed target port fails (seen on the lab network).
+ * not accept the stream, so the descriptor is published. They are 0x05
+ * (refused) and 0x01, which tor 0.4.9 sends when the service's own
+ * connection to a closed target port fails (seen on the lab network).
  */
 const TARGET_DID_NOT_ACCEPT = new Set([0x01, 0x05]);
 
