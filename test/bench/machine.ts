@@ -14,7 +14,7 @@ async function sshVersion(): Promise<string> {
   return stderr.trim();
 }
 
-/** The commit the engine ran from, and whether runner/ had uncommitted changes. */
+/** Return the commit the engine ran from, and whether runner/ or bin/ had uncommitted changes. */
 export async function engineRevision(): Promise<string> {
   try {
     const { stdout: head } = await execFileAsync('git', ['log', '-1', '--format=%h %cI %s']);

@@ -70,7 +70,7 @@ function ratio(onionplay: Series | undefined, peer: Series | undefined): string 
   return `${speedup.toFixed(1)}x`;
 }
 
-/** One table per RTT: wall time and proxy round trips per tool and phase, and onionplay's speedup. */
+/** Build one table per RTT: wall time and proxy round trips per tool and phase, and onionplay's speedup. */
 export function rttTable(series: Series[], rttMs: number, tools: Tool[]): string {
   const lines = [
     `RTT ${rttMs} ms (${rttMs / 2} ms each way), 1 host, 10 tasks`,
@@ -88,7 +88,7 @@ export function rttTable(series: Series[], rttMs: number, tools: Tool[]): string
   return lines.join('\n');
 }
 
-/** Where onionplay's round trips go, per RTT: the SOCKS exchange, the SSH handshake and the scripts. */
+/** Build the table of where each tool's round trips go, per RTT: the SOCKS exchange, the SSH handshake and the scripts. */
 export function connectionTable(series: Series[], rttsMs: number[], tools: Tool[]): string {
   const lines = [
     'Round trips by phase, median of the runs (proxy: counted by the SOCKS proxy; transport: counted by onionplay on its socket)',
@@ -114,7 +114,7 @@ export function connectionTable(series: Series[], rttsMs: number[], tools: Tool[
   return lines.join('\n');
 }
 
-/** onionplay with N hosts at one RTT: wall time, controller CPU and peak RSS. */
+/** Build the table of onionplay with N hosts at one RTT: wall time, controller CPU and peak RSS. */
 export function scaleTable(series: Series[], rttMs: number, hostCounts: number[]): string {
   const lines = [
     `Scale: onionplay, N hosts (one sshd each) at RTT ${rttMs} ms, --forks N`,

@@ -117,7 +117,7 @@ class Bench {
     log(`SOCKS proxy on 127.0.0.1:${this.proxy.port}`);
   }
 
-  /** Connect round trips of ssh2 with and without each shortcut, at the current RTT. */
+  /** Measure the connect round trips of ssh2 with and without each shortcut, at the current RTT. */
   async handshakes(runs: number): Promise<HandshakeSample[]> {
     const [host] = this.workspace(1).hosts;
     if (!host) throw new Error('no sshd is running');
@@ -163,7 +163,7 @@ class Bench {
     entry.samples.push(sample);
   }
 
-  /** One first run from empty target folders and one rerun of one tool, both recorded. */
+  /** Run one tool once from empty target folders and once more as a rerun, and record both. */
   async runPair(group: Group, tool: Tool, rttMs: number, hostCount: number): Promise<void> {
     const proxy = this.requireProxy();
     const workspace = this.workspace(hostCount);
@@ -219,7 +219,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (process.getuid?.() !== 0) {
-    process.stderr.write('npm run bench needs root: sshd privilege separation does\n');
+    process.stderr.write('npm run bench must run as root, because sshd privilege separation needs it\n');
     return 4;
   }
   const started = Date.now();

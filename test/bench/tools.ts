@@ -52,7 +52,7 @@ export interface Workspace {
   hosts: BenchHost[];
 }
 
-/** The site folder onionplay runs against: hosts.yaml, site.yaml and the playbook fixture. */
+/** Write the site folder onionplay runs against: hosts.yaml, site.yaml and the playbook fixture. */
 export function writeOnionplaySite(workspace: Workspace): string {
   const site = path.join(workspace.dir, `site-${workspace.hosts.length}`);
   fs.rmSync(site, { recursive: true, force: true });
@@ -208,7 +208,7 @@ let controlDirCount = 0;
 /**
  * Run the playbook once with one Ansible variant. `beforeCleanup` runs
  * after ansible-playbook exits but before the ControlPersist masters are
- * told to exit, so the proxy's counts hold the run and not the teardown.
+ * asked to exit, so the proxy's counts hold the run and not the teardown.
  */
 export async function runAnsible(
   tool: Exclude<Tool, 'onionplay'>,
