@@ -1,8 +1,9 @@
 // Round trips of one connection up to the first output of a remote
-// command, for four ways of connecting with ssh2 through the proxy: the
-// `socks` package and stock ssh2, the pipelined SOCKS request, the
-// transport's handshake shortcuts (what onionplay does today), and the
-// exec channel opened right behind the signed public key request.
+// command, for four ways of connecting with ssh2 through the proxy. The
+// first uses the `socks` package and stock ssh2, the second the pipelined
+// SOCKS request. The third adds the transport's handshake shortcuts, and the
+// fourth also opens the exec channel right behind the signed public key
+// request, as onionplay's SSH transport now does.
 
 import fs from 'node:fs';
 
@@ -63,7 +64,7 @@ async function connectOnce(variant: Variant, host: BenchHost, proxy: SocksServer
   if (chosen.shortcuts) config.authHandler = [publicKeyAuth];
   try {
     const firstOutput = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${variant}: no output from ${host.name} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`${variant}: timed out after ${timeoutMs} ms waiting for output from ${host.name}`)), timeoutMs);
       const onChannel = (channel: ClientChannel): void => {
         channel.once('data', () => {
           clearTimeout(timer);
@@ -116,6 +117,72 @@ export function handshakeTable(samples: HandshakeSample[], rttMs: number): strin
     lines.push(
       `| ${variant} | ${median(mine.map((sample) => sample.socksRoundTrips))} | ${median(mine.map((sample) => sample.roundTrips))} | ${median(mine.map((sample) => sample.wallMs)).toFixed(0)} (n=${mine.length}) |`,
     );
+  }
+  return lines.join('\n');
+}
+
+export interface ConcurrentConnects {
+  hosts: number;
+  /** Time until each connection had run `true`, in ms, sorted. */
+  finishedMs: number[];
+}
+
+/**
+ * Open one ssh2 connection to each sshd at once, straight to its loopback
+ * port with no proxy, and run `true` on each. This is the cost of the
+ * handshakes on this machine alone, without any added latency.
+ */
+export async function measureConcurrentConnects(hosts: BenchHost[], timeoutMs = 120_000): Promise<ConcurrentConnects> {
+  const started = performance.now();
+  const connectOne = (host: BenchHost): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      const client = new ssh2.Client();
+      const timer = setTimeout(() => {
+        client.destroy();
+        reject(new Error(`connecting to ${host.name} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      client.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      client.once('ready', () => {
+        client.exec('true', (error, channel) => {
+          if (error) {
+            clearTimeout(timer);
+            reject(error);
+            return;
+          }
+          channel.resume();
+          channel.once('close', () => {
+            clearTimeout(timer);
+            resolve(performance.now() - started);
+            client.end();
+          });
+        });
+      });
+      client.connect({
+        host: '127.0.0.1',
+        port: host.sshd.port,
+        username: 'root',
+        privateKey: fs.readFileSync(host.sshd.clientKeyPath),
+        hostVerifier: () => true,
+        readyTimeout: timeoutMs,
+      });
+    });
+  const finishedMs = (await Promise.all(hosts.map(connectOne))).sort((a, b) => a - b);
+  return { hosts: hosts.length, finishedMs };
+}
+
+export function concurrentConnectsTable(rounds: ConcurrentConnects[]): string {
+  const lines = [
+    'ssh2 connections opened at once straight to the sshd instances (no proxy, no added latency), each running `true`',
+    '',
+    '| connections | first done ms | median ms | last done ms |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const round of rounds) {
+    const { finishedMs } = round;
+    lines.push(`| ${round.hosts} | ${(finishedMs[0] ?? Number.NaN).toFixed(0)} | ${median(finishedMs).toFixed(0)} | ${(finishedMs[finishedMs.length - 1] ?? Number.NaN).toFixed(0)} |`);
   }
   return lines.join('\n');
 }

@@ -1,8 +1,9 @@
 // `npm run bench`: the ten tasks with onionplay and three Ansible setups,
-// side by side, through one SOCKS5 proxy that adds latency, against real
-// sshd instances on loopback; then onionplay alone against many hosts.
-// Every number it prints is measured in this run: wall time by this
-// process, CPU time and peak RSS by GNU time, round trips by the proxy.
+// side by side, against real sshd instances on loopback. Every connection
+// goes through one SOCKS5 proxy that adds latency. Then onionplay runs alone
+// against many hosts. Every number it prints is measured in this run: wall
+// time by this process, CPU time and peak RSS by GNU time, round trips by
+// the proxy.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ import { ensurePackages } from './packages.ts';
 import { connectionTable, rttTable, scaleTable, type Group, type Phase, type Sample, type Series } from './report.ts';
 import { killRunningCommands } from './measure.ts';
 import { exitAllControlMasters, runAnsible, runOnionplay, TOOL_LABELS, writeAnsibleProject, writeOnionplaySite, type BenchHost, type Tool, type ToolRun, type Workspace } from './tools.ts';
-import { handshakeTable, measureHandshakes, type HandshakeSample } from './handshake.ts';
+import { concurrentConnectsTable, handshakeTable, measureConcurrentConnects, measureHandshakes, type ConcurrentConnects, type HandshakeSample } from './handshake.ts';
 import { describeMachine, engineRevision } from './machine.ts';
 
 /** No single tool run may take longer than this. */
@@ -122,6 +123,15 @@ class Bench {
     const [host] = this.workspace(1).hosts;
     if (!host) throw new Error('no sshd is running');
     return measureHandshakes(host, this.requireProxy(), runs);
+  }
+
+  /** Connect to the first `count` hosts at once without the proxy, twice for each count. */
+  async concurrentConnects(counts: number[]): Promise<ConcurrentConnects[]> {
+    const rounds: ConcurrentConnects[] = [];
+    for (const count of counts) {
+      for (let round = 0; round < 2; round += 1) rounds.push(await measureConcurrentConnects(this.workspace(count).hosts));
+    }
+    return rounds;
   }
 
   async tearDown(): Promise<void> {
@@ -239,6 +249,7 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stopOnSignal);
   let handshakeSamples: HandshakeSample[] = [];
   let handshakeRttMs = 0;
+  let concurrent: ConcurrentConnects[] = [];
   try {
     await bench.setUp();
     for (const rttMs of options.rttsMs) {
@@ -258,6 +269,9 @@ async function main(): Promise<number> {
       for (const hosts of options.scaleHosts) {
         for (let run = 0; run < options.scaleRuns; run += 1) await bench.runPair('scale', 'onionplay', options.scaleRttMs, hosts);
       }
+      // How much of the scale runs' wall time the handshakes cost on this machine alone.
+      concurrent = await bench.concurrentConnects(options.scaleHosts);
+      process.stdout.write(`\n${concurrentConnectsTable(concurrent)}\n\n`);
     }
   } finally {
     await bench.tearDown();
@@ -269,9 +283,12 @@ async function main(): Promise<number> {
   for (const rttMs of options.rttsMs) process.stdout.write(`${rttTable(bench.series, rttMs, options.tools)}\n\n`);
   process.stdout.write(`${connectionTable(bench.series, options.rttsMs, options.tools)}\n\n`);
   process.stdout.write(`${handshakeTable(handshakeSamples, handshakeRttMs)}\n\n`);
-  if (options.scaleHosts.length > 0) process.stdout.write(`${scaleTable(bench.series, options.scaleRttMs, options.scaleHosts)}\n\n`);
+  if (options.scaleHosts.length > 0) {
+    process.stdout.write(`${scaleTable(bench.series, options.scaleRttMs, options.scaleHosts)}\n\n`);
+    process.stdout.write(`${concurrentConnectsTable(concurrent)}\n\n`);
+  }
   process.stdout.write(`Total benchmark time: ${((Date.now() - started) / 60_000).toFixed(1)} min on ${os.hostname()}\n`);
-  if (options.jsonPath) fs.writeFileSync(options.jsonPath, `${JSON.stringify({ machine, series: bench.series, handshakes: handshakeSamples }, null, 2)}\n`);
+  if (options.jsonPath) fs.writeFileSync(options.jsonPath, `${JSON.stringify({ machine, series: bench.series, handshakes: handshakeSamples, concurrentConnects: concurrent }, null, 2)}\n`);
   return 0;
 }
 
