@@ -25,7 +25,7 @@ export const USAGE = `npm run bench -- [options]
                       the proxy delays each direction by half of it
   --runs N            runs of each first run and rerun per tool and RTT (default 3)
   --default-runs N    runs of Ansible with default settings at an RTT above 0 (default 1);
-                      at 500 ms one pair of runs takes about 5 minutes
+                      at 500 ms one pair of runs takes about 4 minutes
   --tools LIST        any of ${TOOLS.join(',')} (default all)
   --scale LIST        host counts for the scale runs of onionplay (default 1,10,50; 0 skips them)
   --scale-rtt MS      round trip time of the scale runs (default 500)
