@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 
+import { FILE_FUNCTIONS } from '../modules/shell-lib.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export interface ScriptSection {
@@ -89,12 +90,20 @@ function parseFramed(nonce: string, stdout: Buffer): Map<string, SectionAnswer> 
   return answers;
 }
 
-/** One script that runs every probe, each in its own subshell, whatever the others return. */
+/**
+ * One script that runs every probe, each in its own subshell, whatever the
+ * others return. The file probes' shell functions are defined once at the
+ * top instead of in every section: the `( eval )` subshells inherit them,
+ * and they were most of a converged run's bytes.
+ */
 export function buildProbeScript(sections: ScriptSection[]): FramedScript {
   const nonce = newNonce();
   const lines = [sectionRunner(nonce)];
+  const hoist = sections.filter((section) => section.timeoutSeconds === undefined && section.script.startsWith(FILE_FUNCTIONS));
+  if (hoist.length > 0) lines.push(FILE_FUNCTIONS);
   for (const section of sections) {
-    lines.push(`op_section ${shellQuote(section.key)} ${shellQuote(section.script)} ${section.timeoutSeconds ?? "''"}`);
+    const script = hoist.includes(section) ? section.script.slice(FILE_FUNCTIONS.length) : section.script;
+    lines.push(`op_section ${shellQuote(section.key)} ${shellQuote(script)} ${section.timeoutSeconds ?? "''"}`);
   }
   return { script: `${lines.join('\n')}\n`, parse: (stdout) => parseFramed(nonce, stdout) };
 }
