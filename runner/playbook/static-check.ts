@@ -15,7 +15,7 @@ import { hasTemplate, resolveVariables } from '../template/resolve.ts';
 import type { YamlPath } from '../yaml/load.ts';
 import { taskSource } from './task.ts';
 import type { Play, Playbook, Task, VariableSources } from './types.ts';
-import { EXTRA_VARS_POSITION, addOnce, playVariables } from './variables.ts';
+import { addOnce, playVariables, sourcedExtraVars } from './variables.ts';
 import type { SourcedVariables } from './variables.ts';
 
 /** Names the executor defines while a play runs. */
@@ -148,10 +148,7 @@ export function checkTemplateVariables(
 ): OnionplayError[] {
   const errors: OnionplayError[] = [];
   const seen = new Set<string>();
-  const extra: SourcedVariables = {
-    vars: extraVars,
-    sources: Object.fromEntries(Object.keys(extraVars).map((name) => [name, extraSources[name] ?? EXTRA_VARS_POSITION])),
-  };
+  const extra = sourcedExtraVars(extraVars, extraSources);
   playbook.plays.forEach((play, index) => {
     for (const host of hosts[index] ?? []) {
       checkPlay(play, inventory, host, extra, (error) => addOnce(errors, seen, error, host));

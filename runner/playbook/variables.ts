@@ -20,6 +20,14 @@ export interface SourcedVariables {
 /** The position reported for `-e` values that have no file of their own. */
 export const EXTRA_VARS_POSITION: SourcePosition = { file: '<command line -e>', line: 1, column: 1 };
 
+/** Extra vars with the position each was set at: its -e file, or the command line. */
+export function sourcedExtraVars(extraVars: Record<string, unknown>, extraSources: VariableSources): SourcedVariables {
+  return {
+    vars: extraVars,
+    sources: Object.fromEntries(Object.keys(extraVars).map((name) => [name, extraSources[name] ?? EXTRA_VARS_POSITION])),
+  };
+}
+
 function merge(layers: SourcedVariables[]): SourcedVariables {
   return {
     vars: mergeVariables(layers.map((layer) => layer.vars)),
@@ -109,10 +117,7 @@ export function validateRoleVariables(
 ): OnionplayError[] {
   const errors: OnionplayError[] = [];
   const seen = new Set<string>();
-  const extra: SourcedVariables = {
-    vars: extraVars,
-    sources: Object.fromEntries(Object.keys(extraVars).map((name) => [name, extraSources[name] ?? EXTRA_VARS_POSITION])),
-  };
+  const extra = sourcedExtraVars(extraVars, extraSources);
 
   playbook.plays.forEach((play, index) => {
     for (const host of hosts[index] ?? []) {
