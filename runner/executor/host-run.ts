@@ -613,6 +613,7 @@ export class HostRun {
       };
     });
     let framed: FramedScript = buildApplyScript(sections, this.journalPath);
+    this.run.journalWritten(connection, this.journalPath);
     const probed = reprobe.filter((unit) => unit.probe);
     if (probed.length > 0) framed = combineScripts(framed, buildProbeScript(probed.map((unit) => this.probeSection(unit))));
     const become = batch[0] ? this.becomeFor(batch[0]) : false;

@@ -41,6 +41,8 @@ export interface RunContext {
   flushHandlers(hostRun: HostRun): Promise<void>;
   count(host: string, status: TaskStatus): void;
   hideResult(result: unknown): void;
+  /** Record that an apply wrote this journal through the connection, so the run removes it at the end. */
+  journalWritten(connection: Connection, path: string): void;
   selectedByTags(task: Task): boolean;
   siteServices(host: string): SiteServices;
 }
@@ -61,6 +63,7 @@ export interface PlayRunInit {
   targetFor: (host: string) => HostTarget;
   flushHandlers: (hostRun: HostRun) => Promise<void>;
   siteServices: (host: string) => SiteServices;
+  journals: Map<Connection, Set<string>>;
 }
 
 export class PlayRun implements RunContext {
@@ -140,6 +143,15 @@ export class PlayRun implements RunContext {
     const secrets = new Set<string>();
     collectSecrets(result, secrets, true);
     for (const secret of secrets) if (secret.length >= 8) this.bus.addSecret(secret);
+  }
+
+  journalWritten(connection: Connection, path: string): void {
+    let paths = this.init.journals.get(connection);
+    if (!paths) {
+      paths = new Set();
+      this.init.journals.set(connection, paths);
+    }
+    paths.add(path);
   }
 
   selectedByTags(task: Task): boolean {

@@ -12,6 +12,7 @@ import type { EventBus, HostRecap } from '../report/events.ts';
 import { OnionKeyStore, readPassphrase } from '../secrets/store.ts';
 import { acquireSiteLock } from '../state/lock.ts';
 import { SiteState } from '../state/site-state.ts';
+import { shellQuote } from '../transport/shell.ts';
 import { resolveTarget } from '../transport/target.ts';
 import type { Connection, ConnectOptions, HostTarget, Transport } from '../transport/types.ts';
 import { HostRun } from './host-run.ts';
@@ -65,6 +66,7 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
   const counts = new Map<string, HostCounts>();
   const connections = new Map<string, Promise<Connection | undefined>>();
   const unreachable = new Set<string>();
+  const journals = new Map<Connection, Set<string>>();
   const failed = new Set<string>();
   const runId = randomBytes(6).toString('hex');
   if (options.becomePassword) bus.addSecret(options.becomePassword);
@@ -134,7 +136,7 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
   };
   signal.addEventListener('abort', onAbort, { once: true });
 
-  bus.emit({ type: 'run_start', playbook: input.playbookFile, site: inventory.siteDir, check: options.check, transport: options.transport.name });
+  bus.emit({ type: 'run_start', playbook: input.playbookFile, site: inventory.siteDir, check: options.check, transport: options.transport.name, runId });
   try {
     for (const { play, hosts: selected } of input.plays) {
       if (signal.aborted) break;
@@ -155,6 +157,7 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
         connect,
         targetFor,
         flushHandlers: (hostRun) => runHandlers(playRun, play.handlers, hostRun),
+        journals,
         siteServices: (host) => ({
           siteDir: inventory.siteDir,
           socks: targetFor(host).socks,
@@ -190,8 +193,14 @@ export async function executeRun(input: RunInput, options: ExecuteOptions): Prom
   } finally {
     signal.removeEventListener('abort', onAbort);
     await state.settle();
-    for (const pending of connections.values()) {
+    for (const [host, pending] of connections) {
       const connection = await pending.catch(() => undefined);
+      // The journal only matters while the run may still reconnect; it is
+      // removed in one more round trip, only on hosts where something changed.
+      const paths = connection ? journals.get(connection) : undefined;
+      if (connection && paths && !unreachable.has(host)) {
+        await connection.run(`rm -f ${[...paths].map(shellQuote).join(' ')}\n`).catch(() => undefined);
+      }
       await connection?.close().catch(() => undefined);
     }
     await lock?.release();

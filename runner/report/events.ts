@@ -21,7 +21,7 @@ export interface HostRecap {
 }
 
 export type RunEvent =
-  | { type: 'run_start'; playbook: string; site: string; check: boolean; transport: string }
+  | { type: 'run_start'; playbook: string; site: string; check: boolean; transport: string; runId: string }
   | { type: 'play_start'; play: string; hosts: string[] }
   | { type: 'play_end'; play: string }
   | { type: 'host_connecting'; host: string; route: string }

@@ -437,5 +437,10 @@ test('delegate_to runs on the other host with this host variables', async (t) =>
     t.is(await readFile(join(site.root, 'delegated'), 'utf8'), 'alpha\n');
     const connected = events.filter((event) => event.type === 'host_connected').map((event) => (event.type === 'host_connected' ? event.host : ''));
     t.deepEqual(connected, ['beta']);
+    // The journal of the delegated apply is removed through beta's connection.
+    const start = events.find((event) => event.type === 'run_start');
+    const runId = start?.type === 'run_start' ? start.runId : '';
+    t.regex(runId, /^[0-9a-f]{12}$/);
+    t.false(existsSync(`/tmp/onionplay-${runId}-alpha.journal`));
   });
 });

@@ -1,6 +1,7 @@
 // A playbook with a custom role (templates, handlers, loops, when,
 // register and hostvars) run twice through the local connection.
 
+import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,9 @@ test('local playbook converges on the second run', async (t) => {
   await withCopy(async (site, root) => {
     const first = await runJson(site, root);
     t.is(first.code, 0, first.stderr);
+    const start = first.events.find((event) => event.type === 'run_start');
+    const runId = start?.type === 'run_start' ? start.runId : '';
+    for (const host of ['alpha', 'beta']) t.false(existsSync(`/tmp/onionplay-${runId}-${host}.journal`), `${host} journal left behind`);
     const firstRecap = recapOf(first.events);
     for (const host of firstRecap.hosts) {
       t.true(host.changed > 0, `${host.host} changed nothing on the first run`);
