@@ -1,6 +1,6 @@
-// The one error type of onionplay. Every error carries a typed `code`; load
-// and validation errors also carry the place in the user's file, the key,
-// the bad value, what is allowed and how to fix it.
+// The one error type of onionplay. Every error carries a typed `code`.
+// Load and validation errors also carry the place in the user's file, the
+// key, the bad value, what is allowed and how to fix it.
 
 /** Process exit codes. Scripts may rely on these values. */
 export const ExitCode = {
@@ -45,9 +45,9 @@ export interface ErrorDetails {
   key?: string;
   /** The bad value as the user wrote it (already masked if secret). */
   value?: string;
-  /** What would have been accepted. */
+  /** Values that would have been accepted. */
   allowed?: string;
-  /** What the user should change. */
+  /** Change the user should make. */
   fix?: string;
   cause?: unknown;
 }

@@ -16,7 +16,7 @@ import { evaluateCondition, referencedVariables, renderValue } from '../template
 import { shellQuote } from '../transport/shell.ts';
 import type { Connection, RunResult } from '../transport/types.ts';
 import { buildApplyScript, buildProbeScript, combineScripts, parseJournal, type FramedScript, type SectionAnswer } from './script.ts';
-import { localModuleContext, remoteModuleContext } from './module-context.ts';
+import { moduleContext } from './module-context.ts';
 import type { RunContext } from './run-context.ts';
 import { taskVariables } from './variables.ts';
 
@@ -31,7 +31,6 @@ interface Unit {
   args?: Record<string, unknown>;
   probe?: Probe;
   probeAnswer?: ProbeOutput;
-  stale: boolean;
   /** The `when` reads a result of an earlier task of the window, so it is evaluated at plan time. */
   whenDeferred: boolean;
   /** Attempts made so far of a task with `until`. */
@@ -56,16 +55,7 @@ interface UnitOutcome {
 
 interface TaskProgress {
   units: Unit[];
-  expected: number;
   finished: boolean;
-}
-
-/** Whether the host may go on after these tasks. */
-export interface HostRunResult {
-  failed: boolean;
-  unreachable: boolean;
-  /** Handler names notified by the tasks that changed something. */
-  notified: string[];
 }
 
 const LOST = 'transport';
@@ -107,9 +97,6 @@ class AffectedPaths {
     return probe.reads.some((read) => this.paths.some((changed) => isUnder(read, changed)));
   }
 
-  get empty(): boolean {
-    return !this.everything && this.paths.length === 0;
-  }
 }
 
 export class HostRun {
@@ -140,10 +127,6 @@ export class HostRun {
 
   get isUnreachable(): boolean {
     return this.unreachable;
-  }
-
-  markUnreachable(): void {
-    this.unreachable = true;
   }
 
   /** Handler names notified and not yet run. */
@@ -249,7 +232,7 @@ export class HostRun {
         }
       }
       args = (renderValue(task.args ?? {}, vars, { ...task.position, what: `arguments of task "${task.name}"` }) ?? {}) as Record<string, unknown>;
-      outcome = await module.local(args, localModuleContext(this.run, this.host, task, vars));
+      outcome = await module.local(args, moduleContext(this.run, this.host, task, vars));
     } catch {
       return false;
     }
@@ -281,7 +264,7 @@ export class HostRun {
       if (task.loop !== undefined) unit.item = { value: item, label: describeItem(item) };
       return unit;
     });
-    this.progress.set(task, { units, expected: units.length, finished: false });
+    this.progress.set(task, { units, finished: false });
     for (const unit of units) {
       this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
       this.settle(unit, { status: 'skipped', reason: `condition is false: ${condition}`, result: { skipped: true, changed: false } }, handler);
@@ -295,12 +278,11 @@ export class HostRun {
       taskIndex,
       module,
       vars,
-      stale: false,
       whenDeferred: false,
       attempts: 0,
       retryPending: false,
     };
-    this.progress.set(task, { units: [unit], expected: 1, finished: false });
+    this.progress.set(task, { units: [unit], finished: false });
     return unit;
   }
 
@@ -330,7 +312,7 @@ export class HostRun {
   ): Promise<Unit[] | undefined> {
     const whenReads = new Set(task.when.flatMap((condition) => referencedVariables(`{{${condition}}}`)));
     const whenDeferred = [...producedNames].some((name) => whenReads.has(name));
-    const progress: TaskProgress = { units: [], expected: 0, finished: false };
+    const progress: TaskProgress = { units: [], finished: false };
     this.progress.set(task, progress);
     const baseVars = this.run.variables(this.host, task);
     let items: Array<{ value: unknown; label: string } | undefined> = [undefined];
@@ -352,7 +334,6 @@ export class HostRun {
       return undefined;
     }
     if (items.length === 0) {
-      progress.expected = 0;
       this.finishTask(task, handler, [], 'loop list is empty');
       return [];
     }
@@ -368,7 +349,6 @@ export class HostRun {
         module,
         vars,
         item,
-        stale: false,
         whenDeferred,
         attempts: 0,
         retryPending: false,
@@ -376,7 +356,6 @@ export class HostRun {
       progress.units.push(unit);
       units.push(unit);
     }
-    progress.expected = units.length;
     for (const unit of units) {
       this.run.bus.emit({ type: 'task_start', host: this.host, task: task.name, taskId: task.id, handler });
       try {
@@ -388,7 +367,7 @@ export class HostRun {
         if (unit.module.local) continue;
         const rendered = renderValue(task.args ?? {}, unit.vars, { ...task.position, what: `arguments of task "${task.name}"` });
         const args = (rendered ?? {}) as Record<string, unknown>;
-        unit.args = unit.module.prepare ? await unit.module.prepare(args, remoteModuleContext(this.run, this.host, unit.task, unit.vars)) : args;
+        unit.args = unit.module.prepare ? await unit.module.prepare(args, moduleContext(this.run, this.host, unit.task, unit.vars)) : args;
         unit.probe = unit.module.probe?.(unit.args);
       } catch (error) {
         this.settle(unit, this.failureOutcome(error), handler);
@@ -671,7 +650,10 @@ export class HostRun {
     let outcome: Outcome;
     if (plan.interpret) outcome = plan.interpret(raw);
     else if (answer.exitCode === 0) outcome = { changed: true };
-    else outcome = { changed: false, failed: `${plan.summary} failed (exit code ${answer.exitCode}): ${tail(answer.stderr) || tail(answer.stdout)}` };
+    else {
+      const output = tail(answer.stderr) || tail(answer.stdout);
+      outcome = { changed: false, failed: `${plan.summary} failed (exit code ${answer.exitCode}): ${output}` };
+    }
     const result: Record<string, unknown> = { changed: outcome.changed, ...plan.result, ...outcome.result };
     if (outcome.failed) {
       result.failed = true;
@@ -693,7 +675,7 @@ export class HostRun {
     const finish = unit.module.finish;
     if (!finish || outcome.status === 'failed') return outcome;
     try {
-      const context = remoteModuleContext(this.run, this.host, unit.task, unit.vars);
+      const context = moduleContext(this.run, this.host, unit.task, unit.vars);
       const finished = await finish(unit.args ?? {}, { changed: outcome.status === 'changed', reason: outcome.reason, result: outcome.result, facts: outcome.facts }, context);
       if (finished.failed) return { status: 'failed', message: finished.failed, result: { ...finished.result, failed: true, msg: finished.failed } };
       return {
@@ -844,7 +826,7 @@ export class HostRun {
     if (!local) return;
     try {
       const args = (renderValue(unit.task.args ?? {}, unit.vars, { ...unit.task.position, what: `arguments of task "${unit.task.name}"` }) ?? {}) as Record<string, unknown>;
-      const outcome = await local(args, localModuleContext(this.run, this.host, unit.task, unit.vars));
+      const outcome = await local(args, moduleContext(this.run, this.host, unit.task, unit.vars));
       const remember = unit.task.module === 'set_fact' && args.cacheable === true ? outcome.facts : undefined;
       let status: TaskStatus = outcome.changed ? 'changed' : 'ok';
       if (outcome.failed) status = 'failed';
@@ -971,8 +953,8 @@ export class HostRun {
   }
 
   private drainReports(handler: boolean): void {
-    // Report units in the order of their keys; a unit waits for the units
-    // before it that belong to the same window and are still running.
+    // Report units in the order of their keys. A unit waits while an
+    // earlier unit of its own task is still running.
     while (this.reportQueue.length > 0) {
       const unit = this.reportQueue[0] as Unit;
       const progress = this.progress.get(unit.task);

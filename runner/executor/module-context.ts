@@ -33,7 +33,8 @@ async function findFile(task: Task, relativePath: string, kind: 'files' | 'templ
   });
 }
 
-export function remoteModuleContext(run: RunContext, host: string, task: Task, vars: Record<string, unknown>): ModuleContext {
+/** Build the context a module's prepare, local and finish steps get for one task on one host. */
+export function moduleContext(run: RunContext, host: string, task: Task, vars: Record<string, unknown>): ModuleContext {
   const where = { ...task.position, what: `task "${task.name}"` };
   return {
     host,
@@ -49,4 +50,3 @@ export function remoteModuleContext(run: RunContext, host: string, task: Task, v
   };
 }
 
-export const localModuleContext = remoteModuleContext;

@@ -1,4 +1,4 @@
-// Builds the one remote script that answers many probes, or applies the
+// Builds the one remote script that runs many probes, or applies the
 // steps of many tasks, in a single round trip, and splits its output back
 // into one answer per section. Sections are framed by a marker that
 // carries a random nonce, so no output of a probe can fake a frame.
@@ -9,7 +9,7 @@ import { FILE_FUNCTIONS } from '../modules/shell-lib.ts';
 import { shellQuote } from '../transport/shell.ts';
 
 export interface ScriptSection {
-  /** Key the answer is returned under; no white space. */
+  /** Key the section's result is returned under; no white space. */
   key: string;
   script: string;
   /** Remote time limit of this section in seconds; exit code 124 when it hits. */
@@ -91,8 +91,8 @@ function parseFramed(nonce: string, stdout: Buffer): Map<string, SectionAnswer> 
 }
 
 /**
- * One script that runs every probe, each in its own subshell, whatever the
- * others return. The file probes' shell functions are defined once at the
+ * Build one script that runs every probe, each in its own subshell,
+ * whatever the others return. The file probes' shell functions are defined once at the
  * top instead of in every section: the `( eval )` subshells inherit them,
  * and they were most of a converged run's bytes.
  */
@@ -109,7 +109,7 @@ export function buildProbeScript(sections: ScriptSection[]): FramedScript {
 }
 
 /**
- * One script that applies the sections in order. Each runs under `set -e`.
+ * Build one script that applies the sections in order. Each runs under `set -e`.
  * A journal line is written on the host before and after each section, so
  * after a lost connection the executor can tell which sections finished.
  */
@@ -129,7 +129,7 @@ export function buildApplyScript(sections: ApplySection[], journalPath: string):
   return { script: `${lines.join('\n')}\n`, parse: (stdout) => parseFramed(nonce, stdout) };
 }
 
-/** A script section may be combined with a following one; this joins framed scripts. */
+/** Join two framed scripts into one, whose output parses into the results of both. */
 export function combineScripts(first: FramedScript, second: FramedScript): FramedScript {
   return {
     // Each part runs in its own subshell so the traps and helpers of one

@@ -1,4 +1,4 @@
-// The variables a task sees on one host, layered by precedence (low to
+// The variables visible to a task on one host, layered by precedence (low to
 // high): role defaults, inventory (groups, host, learned facts), play
 // vars, role parameters, task vars, registered results and set_fact,
 // extra vars. Magic variables (inventory_hostname, groups, hostvars...)
@@ -74,7 +74,7 @@ export function hostLevelVariables(context: VariableContext, host: string): Reco
   ]);
 }
 
-/** Every variable a task sees on a host, magic variables included. */
+/** Return every variable visible to a task on a host, magic variables included. */
 export function taskVariables(
   context: VariableContext,
   host: string,
@@ -117,7 +117,7 @@ export function taskVariables(
 
 const SECRET_NAME = /(password|passphrase|secret|token|private_key)$/i;
 
-/** Whether a variable's value is treated as a secret and masked everywhere. */
+/** Tell whether a variable's value is treated as a secret and masked everywhere. */
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }

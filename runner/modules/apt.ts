@@ -91,7 +91,7 @@ function probeApt(args: AptArgs): Probe {
   }
   if (args.update_cache) {
     lines.push(
-      // Without the stamp, the newest Release file tells when the lists were
+      // Without the stamp, the newest Release file shows when the lists were
       // fetched; the lists folder's own mtime does not (an image build that
       // empties it looks freshly updated).
       `op_r=$(ls -t /var/lib/apt/lists/*Release 2>/dev/null | head -n 1)`,

@@ -205,7 +205,7 @@ export function normalizeMode(mode: string): string {
 }
 
 /**
- * The mode as GNU chmod sets it exactly: with five digits, because with
+ * Return the mode in the form GNU chmod sets exactly: five digits, because with
  * four or fewer chmod keeps a directory's setuid and setgid bits
  * (coreutils manual, "Directories and the Set-User-ID and Set-Group-ID
  * Bits"), so `chmod 0700` on a 2700 directory leaves it 2700.

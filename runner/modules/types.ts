@@ -13,12 +13,12 @@ export interface Probe {
   /**
    * Remote paths whose state the probe reads. A pending change that affects
    * one of them makes the executor probe again before planning.
-   * `everything` means any earlier change may alter the answer.
+   * `everything` means any earlier change may alter the output.
    */
   reads: string[] | 'everything';
 }
 
-/** What a probe printed, handed to `plan`. */
+/** A probe's output, handed to `plan`. */
 export interface ProbeOutput {
   stdout: string;
   stderr: string;
@@ -35,7 +35,7 @@ export interface Step {
 export interface Outcome {
   changed: boolean;
   failed?: string;
-  /** Why nothing changed, shown with every "ok". */
+  /** Reason nothing changed, shown with every "ok". */
   reason?: string;
   /** Extra fields for `register` (stdout, rc, content...). */
   result?: Record<string, unknown>;
@@ -46,7 +46,7 @@ export interface Outcome {
 export type Plan =
   | {
       status: 'ok';
-      /** Why nothing is needed, e.g. "tor 0.4.9 already installed". Required. */
+      /** Reason nothing is needed, e.g. "tor 0.4.9 already installed". Required. */
       reason: string;
       result?: Record<string, unknown>;
       facts?: Record<string, unknown>;
@@ -76,7 +76,7 @@ export type Plan =
     }
   | { status: 'failed'; message: string };
 
-/** What a module may use from the controller while preparing or planning. */
+/** Controller-side view a module gets while preparing or planning. */
 export interface ModuleContext {
   host: string;
   check: boolean;
@@ -92,7 +92,7 @@ export interface ModuleContext {
   site?: SiteServices;
 }
 
-/** What the executor offers modules beyond the host's variables. */
+/** Services the executor offers modules beyond the host's variables. */
 export interface SiteServices {
   siteDir: string;
   /** The Tor SocksPort the controller uses. */
@@ -120,7 +120,7 @@ export interface ModuleDefinition<Args = Record<string, unknown>> {
   freeForm?: string;
   /**
    * False for modules whose apply does not converge on its own (`command`
-   * without `creates`/`removes`); the run says so in its output.
+   * without `creates`/`removes`); the run marks such changes in its output.
    */
   idempotent: boolean | ((args: Args) => boolean);
   /**

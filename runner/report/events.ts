@@ -35,9 +35,9 @@ export type RunEvent =
       taskId: string;
       handler: boolean;
       status: TaskStatus;
-      /** Why a task was ok or skipped. */
+      /** Reason a task was ok or skipped. */
       reason?: string;
-      /** What changed, or would change in check mode. */
+      /** Summary of the change, or of the change check mode would make. */
       summary?: string;
       diff?: string;
       message?: string;

@@ -69,8 +69,8 @@ export async function acquireSiteLock(siteDir: string): Promise<SiteLock> {
           fix: `wait for PID ${owner} to finish; if no onionplay run is active, remove ${path}`,
         });
       }
-      // The owner is gone: remove its stale lock. A concurrent taker may
-      // win the race to re-create it; the next attempt then sees its PID.
+      // The owner is gone: remove its stale lock. A concurrent run may
+      // win the race to re-create it, and the next attempt then reads its PID.
       const staleContent = await readFile(path, 'utf8').catch(() => undefined);
       if (staleContent !== undefined && (await readOwner(path)) === owner) await rm(path, { force: true });
     }
